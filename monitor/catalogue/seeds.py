@@ -1,0 +1,33 @@
+"""The seed's tier profiles and prices (seed 000, table 1.2 and section 3.2).
+
+Every new project starts with these three tiers in its catalogue and their
+per-call prices in its price table; the demo generator uses the same profiles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class TierProfile:
+    name: str
+    ttft_low_ms: float  # "first response" range from the seed table
+    ttft_high_ms: float
+    context_tokens: int
+    rated_qps: float
+    power_w: float
+    price_per_call: Decimal  # yuan (CNY)
+
+
+SEED_TIERS: tuple[TierProfile, ...] = (
+    TierProfile("o3", 800, 1200, 32_000, 15, 45, Decimal("0.15")),
+    TierProfile("4o", 300, 500, 16_000, 40, 22, Decimal("0.08")),
+    TierProfile("o4-mini", 120, 200, 4_000, 120, 8, Decimal("0.03")),
+)
+SEED_CURRENCY = "CNY"
+
+
+def seed_profile(tier: str) -> TierProfile | None:
+    return next((p for p in SEED_TIERS if p.name == tier), None)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from monitor.catalogue.models import ModelVersion, Tier
+from monitor.projects.models import ApiKey, Membership, Project
+from monitor.projects.services import create_project
+
+# The demo generator sends some traffic to this old 4o version, so the dashboards
+# have a deprecated model that still takes calls.
+DEPRECATED_DEMO_MODEL = "4o-2024-05-13"
+
+
+def _secret_file(path: Path, make: Any) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    value = str(make())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+class Command(BaseCommand):
+    help = "Create (once) the demo user, the demo project and an ingest key for the demo generator."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--secrets-dir", required=True, help="where the demo password and key are kept (var/)")
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        folder = Path(options["secrets_dir"])
+        users = get_user_model()
+        password = os.environ.get("DEMO_PASSWORD") or _secret_file(
+            folder / "demo-password", lambda: secrets.token_urlsafe(12)
+        )
+        user, created = users.objects.get_or_create(username="demo")
+        if created or not user.check_password(password):
+            user.set_password(password)
+            user.save()
+        project = Project.objects.filter(slug="demo").first() or create_project("demo", "demo", "Demo")
+        Membership.objects.get_or_create(project=project, user=user, defaults={"role": Membership.Role.OWNER})
+        tier = Tier.objects.get(project=project, name="4o")
+        ModelVersion.objects.get_or_create(
+            project=project,
+            name=DEPRECATED_DEMO_MODEL,
+            defaults={
+                "tier": tier,
+                "lifecycle": ModelVersion.Lifecycle.DEPRECATED,
+                "sunset_date": date.today() + timedelta(days=90),
+            },
+        )
+        key_file = folder / "demo-ingest-key"
+        key = key_file.read_text().strip() if key_file.exists() else ""
+        if not key or not ApiKey.objects.filter(prefix=key[3:11], revoked_at__isnull=True).exists():
+            _, key = ApiKey.issue(project, ApiKey.Scope.INGEST, "demo generator")
+            key_file.unlink(missing_ok=True)
+            _secret_file(key_file, lambda: key)
+        self.stdout.write(f"demo user: demo / {password}")
