@@ -1,17 +1,17 @@
 """gunicorn settings for the web role (`gunicorn -c python:monitor.gunicorn monitor.wsgi`)."""
 
 import multiprocessing
-import os
 
-bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
-# Ingest is CPU-bound Python plus a database round trip: a few processes per core
-# keep the cores busy while others wait on a commit.
-workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * multiprocessing.cpu_count())))
+from monitor.env import env_int, env_str
+
+bind = env_str("BIND") or f"127.0.0.1:{env_int('PORT', 8000, minimum=1)}"
+# Sync workers, several per core: an ingest request is CPU-bound Python followed by
+# a wait on PostgreSQL (COPY, commit); with 4 per core the cores stay busy during
+# those waits (measured in bench/ingest, docs/performance.md).
+workers = env_int("WEB_CONCURRENCY", 4 * multiprocessing.cpu_count(), minimum=1)
 worker_class = "sync"
-timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
+timeout = env_int("WEB_TIMEOUT", 60, minimum=1)
 graceful_timeout = 10
 keepalive = 5
-# Cap request line / headers as usual; bodies are capped by the ingest view (10 MB).
-limit_request_line = 8190
-accesslog = os.environ.get("ACCESS_LOG") or None
+accesslog = env_str("ACCESS_LOG") or None
 errorlog = "-"

@@ -71,6 +71,11 @@ class PriceBook:
                 )
             )
 
+    def steady_price(self, series: SeriesRef, from_us: int, to_us: int) -> PricePoint | None:
+        """The price of ``series`` if one and the same holds from ``from_us`` to ``to_us``, else None."""
+        first = self.price_at(series, from_us)
+        return first if first is not None and first is self.price_at(series, to_us) else None
+
     def price_at(self, series: SeriesRef, ts_us: int) -> PricePoint | None:
         for table, owner in ((self._by_model, series.model_id), (self._by_tier, series.tier_id)):
             timeline = table.get(owner)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import msgspec
@@ -83,11 +84,11 @@ class ValidBatch:
     calls: int
     distinct_keys: set[SeriesKey] = field(default_factory=set)
 
-    @property
+    @cached_property
     def min_ts_us(self) -> int:
         return min(self.ts_us)
 
-    @property
+    @cached_property
     def max_ts_us(self) -> int:
         return max(self.ts_us)
 

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from monitor.store.partitions import ensure_partitions_for_range
 
 from .pricing import price_book
-from .rows import COPY_SQL, copy_text
+from .rows import COPY_SQL, COPY_TYPES, build_rows
 from .series import resolve_series
 from .validate import ValidBatch
 
@@ -67,9 +67,11 @@ def _store(project_id: int, batch: ValidBatch, idempotency_key: str | None) -> S
             raise RuntimeError("idempotency key conflicted but no committed batch holds it")
         batch_id = row[0]
         series = resolve_series(project_id, batch.distinct_keys)
-        data = copy_text(batch, batch_id, series, price_book(project_id))
+        rows = build_rows(batch, batch_id, series, price_book(project_id))
         with cursor.copy(COPY_SQL) as copy:
-            copy.write(data)
+            copy.set_types(COPY_TYPES)
+            for row in rows:
+                copy.write_row(row)
     return StoreResult(accepted=len(batch.records), duplicate=False, batch_id=batch_id)
 
 

@@ -27,6 +27,11 @@ RAW_COLUMNS: tuple[tuple[str, str], ...] = (
     ("error_type", "text"),
 )
 COLUMN_NAMES = tuple(name for name, _ in RAW_COLUMNS)
+# PostgreSQL type names, for binary COPY.
+COLUMN_TYPES = tuple(
+    {"bigint": "int8", "integer": "int4", "double precision": "float8", "text": "text"}[decl.removesuffix(" NOT NULL")]
+    for _, decl in RAW_COLUMNS
+)
 
 
 def create_table_sql(name: str = RAW_TABLE, *, partitioned: bool = True) -> str:
@@ -35,11 +40,17 @@ def create_table_sql(name: str = RAW_TABLE, *, partitioned: bool = True) -> str:
     return f"CREATE TABLE {name} (\n  {columns}\n){tail}"
 
 
-def batch_rows(batch_id: int, limit: int = 100) -> list[dict[str, Any]]:
-    """The first rows of a batch, for the admin; not a query path for metrics."""
+def batch_rows(batch_id: int, min_ts_us: int, max_ts_us: int, limit: int = 100) -> list[dict[str, Any]]:
+    """The first rows of a batch, for the admin; not a query path for metrics.
+
+    ``min_ts_us`` / ``max_ts_us`` are the batch's own bounds (``IngestBatch``): with
+    them PostgreSQL scans only the daily partitions the batch wrote to. No ORDER BY:
+    there is no index on ``batch_id``, so the scan stops as soon as it has ``limit`` rows.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(COLUMN_NAMES)} FROM {RAW_TABLE} WHERE batch_id = %s LIMIT %s",
-            [batch_id, limit],
+            f"SELECT {', '.join(COLUMN_NAMES)} FROM {RAW_TABLE} "
+            "WHERE batch_id = %s AND ts_us BETWEEN %s AND %s LIMIT %s",
+            [batch_id, min_ts_us, max_ts_us, limit],
         )
         return [dict(zip(COLUMN_NAMES, row, strict=True)) for row in cursor.fetchall()]
