@@ -28,6 +28,10 @@ SEED_TIERS: tuple[TierProfile, ...] = (
 )
 SEED_CURRENCY = "CNY"
 
+# The demo generator sends some traffic to this old 4o version, and the demo set-up
+# marks it deprecated, so the dashboards have a deprecated model still taking calls.
+DEPRECATED_DEMO_MODEL = "4o-2024-05-13"
+
 
 def seed_profile(tier: str) -> TierProfile | None:
     return next((p for p in SEED_TIERS if p.name == tier), None)

@@ -139,8 +139,8 @@ def run(port: int, demo: bool, folder: Path) -> int:
             if demo:
                 manager.add_process(
                     "demo",
-                    f"{PYTHON} manage.py simulate --url http://127.0.0.1:{port} --key {key}",
-                    env=env,
+                    f"{PYTHON} manage.py simulate --url http://127.0.0.1:{port}",
+                    env={**env, "TIERWATCH_INGEST_KEY": key},  # not on the command line, where `ps` shows it
                     cwd=str(REPO_ROOT),
                 )
             _banner(port, login, demo)

@@ -11,12 +11,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from monitor.catalogue.models import ModelVersion, Tier
+from monitor.catalogue.seeds import DEPRECATED_DEMO_MODEL
 from monitor.projects.models import ApiKey, Membership, Project
 from monitor.projects.services import create_project
-
-# The demo generator sends some traffic to this old 4o version, so the dashboards
-# have a deprecated model that still takes calls.
-DEPRECATED_DEMO_MODEL = "4o-2024-05-13"
 
 
 def _secret_file(path: Path, make: Any) -> str:
@@ -50,15 +47,16 @@ class Command(BaseCommand):
         project = Project.objects.filter(slug="demo").first() or create_project("demo", "demo", "Demo")
         Membership.objects.get_or_create(project=project, user=user, defaults={"role": Membership.Role.OWNER})
         tier = Tier.objects.get(project=project, name="4o")
-        ModelVersion.objects.get_or_create(
+        old, _ = ModelVersion.objects.get_or_create(
             project=project,
             name=DEPRECATED_DEMO_MODEL,
-            defaults={
-                "tier": tier,
-                "lifecycle": ModelVersion.Lifecycle.DEPRECATED,
-                "sunset_date": date.today() + timedelta(days=90),
-            },
+            defaults={"tier": tier, "sunset_date": date.today() + timedelta(days=90)},
         )
+        # Also when ingest registered it first (as active) from older demo data.
+        if old.lifecycle != ModelVersion.Lifecycle.DEPRECATED:
+            old.lifecycle = ModelVersion.Lifecycle.DEPRECATED
+            old.sunset_date = old.sunset_date or date.today() + timedelta(days=90)
+            old.save()
         key_file = folder / "demo-ingest-key"
         key = key_file.read_text().strip() if key_file.exists() else ""
         if not key or not ApiKey.objects.filter(prefix=key[3:11], revoked_at__isnull=True).exists():
