@@ -38,7 +38,7 @@ test: lint
 	$(PY) -m monitor.devservers test $(ARGS)
 
 bench-ingest: $(VENV)/.dev
-	$(PY) bench/ingest
+	bench/ingest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -26,6 +26,13 @@ if not os.environ.get("DATABASE_URL"):
     raise pytest.UsageError("Run the tests with `make test` (it starts PostgreSQL and Redis) or set DATABASE_URL.")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    # The production hasher is slow on purpose; these are throw-away test users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_caches() -> Iterator[None]:
     # Rolled-back test transactions leave ids behind that caches must not keep.

@@ -1,0 +1,80 @@
+"""Start (or target) a running Tierwatch for a benchmark: everything `make run` starts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from monitor.devservers.state import free_port, read_state  # noqa: E402
+
+
+class Stack:
+    """`python -m monitor.devservers run` in a scratch folder; stopped on exit."""
+
+    def __init__(self, demo: bool = True) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="tierwatch-bench-"))
+        self.port = free_port()
+        self.demo = demo
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Stack:
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+        self.log = open(self.folder / "stack.log", "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "monitor.devservers", "run", "--port", str(self.port), "--demo", str(int(self.demo)),
+             "--var", str(self.folder)],
+            cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the stack exited; see {self.folder / 'stack.log'}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError("the stack did not become ready in 180 s")
+
+    @property
+    def ingest_key(self) -> str:
+        return (self.folder / "demo-ingest-key").read_text().strip()
+
+    @property
+    def database_url(self) -> str:
+        state = read_state(self.folder)
+        assert state is not None
+        return state.database_url
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def connect(url: str) -> psycopg.Connection[Any]:
+    return psycopg.connect(url, autocommit=True)
