@@ -11,7 +11,7 @@ import hmac
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -38,7 +38,7 @@ class KeyPrincipal:
         return self.scope in scopes
 
 
-_cache: dict[str, tuple[KeyPrincipal | None, float]] = {}
+_cache: dict[str, tuple[KeyPrincipal, float]] = {}
 _lock = threading.Lock()
 
 
@@ -47,14 +47,18 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def _load(prefix: str) -> KeyPrincipal | None:
+def _load(prefix: str) -> tuple[KeyPrincipal, datetime | None] | None:
     row = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
     if row is None:
         return None
+    principal = KeyPrincipal(key_id=row.pk, project_id=row.project_id, scope=row.scope, key_hash=row.key_hash)
+    return principal, row.last_used_at
+
+
+def _touch(principal: KeyPrincipal, last_used_at: datetime | None) -> None:
     now = timezone.now()
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=row.pk).update(last_used_at=now)
-    return KeyPrincipal(key_id=row.pk, project_id=row.project_id, scope=row.scope, key_hash=row.key_hash)
+    if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=principal.key_id).update(last_used_at=now)
 
 
 def resolve_key(plain: str) -> KeyPrincipal | None:
@@ -66,10 +70,15 @@ def resolve_key(plain: str) -> KeyPrincipal | None:
     cached = _cache.get(prefix)
     if cached is not None and cached[1] > now:
         principal = cached[0]
-    else:
-        principal = _load(prefix)
-        with _lock:
-            _cache[prefix] = (principal, now + settings.API_KEY_CACHE_SECONDS)
-    if principal is None or not hmac.compare_digest(principal.key_hash, hash_key(plain)):
+        return principal if hmac.compare_digest(principal.key_hash, hash_key(plain)) else None
+    loaded = _load(prefix)
+    if loaded is None:
+        # Unknown prefixes are not cached: made-up keys must not grow the cache.
         return None
+    principal, last_used_at = loaded
+    if not hmac.compare_digest(principal.key_hash, hash_key(plain)):
+        return None
+    _touch(principal, last_used_at)  # only for the real key, never for a guess at it
+    with _lock:
+        _cache[prefix] = (principal, now + settings.API_KEY_CACHE_SECONDS)
     return principal
