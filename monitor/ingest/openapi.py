@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
 from .schema import FIELD_RULES, INT32_MAX, INT64_MAX, MAX_COST, MAX_RECORDS
@@ -155,3 +156,13 @@ INGEST_EXAMPLES = [
         },
     )
 ]
+
+
+class IngestSchema(AutoSchema):
+    """drf-spectacular leaves a raw-dict request body optional; ingest's body is required."""
+
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        body: dict[str, Any] | None = super()._get_request_body(direction)  # type: ignore[no-untyped-call]
+        if body is not None:
+            body["required"] = True
+        return body

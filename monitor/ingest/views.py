@@ -17,7 +17,7 @@ from monitor.api.errors import ApiError
 from monitor.api.keys import KeyPrincipal
 
 from .body import read_body
-from .openapi import BATCH_SCHEMA, INGEST_EXAMPLES, INGEST_PARAMETERS, INGEST_RESPONSES
+from .openapi import BATCH_SCHEMA, INGEST_EXAMPLES, INGEST_PARAMETERS, INGEST_RESPONSES, IngestSchema
 from .ratelimit import admit
 from .validate import BatchRejected, TimeWindow, validate_batch
 from .writer import StoreResult, committed_duplicate, store_batch
@@ -48,6 +48,7 @@ class RecordsView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IngestScope]
     parser_classes: list[type] = []  # the body is read and decoded by the ingest path itself
+    schema = IngestSchema()
 
     @extend_schema(
         operation_id="ingest_records",
