@@ -8,7 +8,7 @@ import string
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 KEY_PREFIX_LENGTH = 8
@@ -88,10 +88,19 @@ class ApiKey(models.Model):
     @classmethod
     def issue(cls, project: Project, scope: str, name: str = "") -> tuple[ApiKey, str]:
         """Create a key; the plain key is returned once and never stored."""
-        prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(KEY_PREFIX_LENGTH))
-        plain = f"tw_{prefix}{secrets.token_urlsafe(24)}"
-        key = cls.objects.create(project=project, scope=scope, name=name, prefix=prefix, key_hash=hash_key(plain))
-        return key, plain
+        for attempt in range(5):
+            prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(KEY_PREFIX_LENGTH))
+            plain = f"tw_{prefix}{secrets.token_urlsafe(24)}"
+            try:
+                with transaction.atomic():  # a savepoint: a prefix clash must not break the caller's transaction
+                    key = cls.objects.create(
+                        project=project, scope=scope, name=name, prefix=prefix, key_hash=hash_key(plain)
+                    )
+                return key, plain
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
 
     def revoke(self) -> None:
         if self.revoked_at is None:

@@ -98,6 +98,8 @@ def drop_expired_partitions(now: datetime | None = None) -> list[str]:
         start, end = day_start_us(part.day), day_start_us(part.day + timedelta(days=1))
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DDL_LOCK_ID])
+            # Wait out any ingest still writing into it, so its batch is visible below.
+            cursor.execute(f"LOCK TABLE {part.name} IN ACCESS EXCLUSIVE MODE")
             cursor.execute(
                 """
                 SELECT 1 FROM store_ingestbatch
