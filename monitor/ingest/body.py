@@ -64,7 +64,7 @@ def read_body(request: HttpRequest) -> bytes:
         raise ApiError(400, "Content-Length is not a number.") from None
     if declared > MAX_BODY_BYTES:
         raise _too_large()
-    data = request.body
+    data = request.read(MAX_BODY_BYTES + 1)  # never holds more than the limit in memory
     if len(data) > MAX_BODY_BYTES:
         raise _too_large()
     return _gunzip(data) if encoding == "gzip" else data
