@@ -219,7 +219,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30)
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--copy-duration", type=float, default=20)
-    parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--distinct", type=int, default=60)
     args = parser.parse_args()
