@@ -23,15 +23,14 @@ Row = tuple[Any, ...]
 
 
 def build_rows(batch: ValidBatch, batch_id: int, series: dict[SeriesKey, SeriesRef], prices: PriceBook) -> list[Row]:
+    refs = [series[key] for key in batch.distinct_keys]
     # Usually one price holds for a series over the whole batch: look it up once.
-    steady: dict[SeriesKey, PricePoint | None] = {}
-    for key, ref in series.items():
-        steady[key] = prices.steady_price(ref, batch.min_ts_us, batch.max_ts_us)
+    steady: list[PricePoint | None] = [prices.steady_price(ref, batch.min_ts_us, batch.max_ts_us) for ref in refs]
     price_at = prices.price_at
     rows: list[Row] = []
     append = rows.append
-    for r, us, key in zip(batch.records, batch.ts_us, batch.keys, strict=True):
-        ref = series[key]
+    for r, us, index in zip(batch.records, batch.ts_us, batch.series_index, strict=True):
+        ref = refs[index]
         count = r.count
         if count is None:  # a single call
             calls = 1
@@ -45,7 +44,7 @@ def build_rows(batch: ValidBatch, batch_id: int, series: dict[SeriesKey, SeriesR
         if cost is not None:
             cost_nano: int | None = round(cost * NANO)
         else:
-            point = steady[key] or price_at(ref, us)
+            point = steady[index] or price_at(ref, us)
             cost_nano = None if point is None else point.cost(calls, r.tokens_in, r.tokens_out)
         append(
             (

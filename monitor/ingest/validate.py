@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -78,11 +78,13 @@ class TimeWindow:
 
 @dataclass
 class ValidBatch:
+    """Records that passed every rule, with each one's time and series (an index into distinct_keys)."""
+
     records: list[Record]
     ts_us: list[int]
-    keys: list[SeriesKey]
+    series_index: list[int]
+    distinct_keys: list[SeriesKey]
     calls: int
-    distinct_keys: set[SeriesKey] = field(default_factory=set)
 
     @cached_property
     def min_ts_us(self) -> int:
@@ -115,33 +117,45 @@ def name_problem(value: str) -> str | None:
     return None
 
 
+def _series_key_problem(key: SeriesKey) -> tuple[str, str] | None:
+    for name, value in zip(("service", "tier", "model", "deployment"), key, strict=True):
+        message = name_problem(value)
+        if message:
+            return name, message
+    return None
+
+
 def _check(records: Sequence[Record | None], window: TimeWindow, problems: list[Problem]) -> ValidBatch:
     """The rules msgspec cannot express, in one pass; appends to ``problems``.
+
+    Numbers are finite here: msgspec's JSON decoder refuses 1e999 and NaN, and the
+    slow path checks what the standard library's decoder lets through.
 
     Kept as one flat loop on purpose: it runs for every record of every batch.
     """
     ts_out: list[int] = []
-    keys: list[SeriesKey] = []
-    key_problems: dict[SeriesKey, tuple[str, str] | None] = {}
+    # Each record's series as an index into distinct_keys: hashing a 4-tuple once, not per pass.
+    key_ids: dict[SeriesKey, int] = {}
+    distinct_keys: list[SeriesKey] = []
+    key_problems: list[tuple[str, str] | None] = []
+    series_index: list[int] = []
     error_type_problems: dict[str, str | None] = {}
     calls = 0
     earliest, latest = window.earliest_us, window.latest_us
-    floor, isfinite = math.floor, math.isfinite
+    floor = math.floor
     add = problems.append
 
     for i, r in enumerate(records):
-        if len(problems) >= MAX_DETAILS:
+        if problems and len(problems) >= MAX_DETAILS:
             break
         if r is None:  # failed type checks; already reported
             continue
         ts = r.ts
         if type(ts) is float:
-            if not isfinite(ts):
-                add(Problem(i, "ts", FIELD_RULES["ts"]))
-                continue
             seconds = floor(ts)
             # Floor to the microsecond without letting rounding move the call's second.
-            us = seconds * 1_000_000 + min(int((ts - seconds) * 1e6), 999_999)
+            fraction = int((ts - seconds) * 1e6)
+            us = seconds * 1_000_000 + (fraction if fraction < 1_000_000 else 999_999)
         else:
             parsed = parse_rfc3339_us(ts)  # type: ignore[arg-type]
             if parsed is None:
@@ -164,31 +178,20 @@ def _check(records: Sequence[Record | None], window: TimeWindow, problems: list[
             tier if r.model is None else r.model,
             DEFAULT_DEPLOYMENT if r.deployment is None else r.deployment,
         )
-        if key in key_problems:
-            bad = key_problems[key]
-        else:
-            bad = None
-            for name, value in zip(("service", "tier", "model", "deployment"), key, strict=True):
-                message = name_problem(value)
-                if message:
-                    bad = (name, message)
-                    break
-            key_problems[key] = bad
+        key_id = key_ids.get(key)
+        if key_id is None:
+            key_id = key_ids[key] = len(distinct_keys)
+            distinct_keys.append(key)
+            key_problems.append(_series_key_problem(key))
+        bad = key_problems[key_id]
         if bad is not None:
             add(Problem(i, bad[0], bad[1]))
 
-        latency = r.latency_ms
-        if not isfinite(latency):
-            add(Problem(i, "latency_ms", FIELD_RULES["latency_ms"]))
         ttft = r.ttft_ms
-        if ttft is not None and (ttft > latency or not isfinite(ttft)):
+        if ttft is not None and ttft > r.latency_ms:
             add(Problem(i, "ttft_ms", FIELD_RULES["ttft_ms"]))
         if r.reasoning_tokens is not None and (r.tokens_out is None or r.reasoning_tokens > r.tokens_out):
             add(Problem(i, "reasoning_tokens", FIELD_RULES["reasoning_tokens"]))
-        if r.cost is not None and not isfinite(r.cost):
-            add(Problem(i, "cost", FIELD_RULES["cost"]))
-        if r.energy_wh is not None and not isfinite(r.energy_wh):
-            add(Problem(i, "energy_wh", FIELD_RULES["energy_wh"]))
         error_type = r.error_type
         if error_type is not None:
             if error_type not in error_type_problems:
@@ -233,14 +236,14 @@ def _check(records: Sequence[Record | None], window: TimeWindow, problems: list[
                 add(Problem(i, "error_type", "is only for summaries with errors > 0"))
             calls += count
         ts_out.append(us)
-        keys.append(key)
+        series_index.append(key_id)
 
     return ValidBatch(
         records=[r for r in records if r is not None],
         ts_us=ts_out,
-        keys=keys,
+        series_index=series_index,
+        distinct_keys=distinct_keys,
         calls=calls,
-        distinct_keys=set(key_problems),
     )
 
 
@@ -296,6 +299,18 @@ def _problem_from_msgspec(index: int, exc: msgspec.ValidationError) -> Problem:
     return Problem(index, None, "must be a JSON object of record fields")
 
 
+_FLOAT_FIELDS = ("ts", "latency_ms", "ttft_ms", "cost", "energy_wh")
+
+
+def _infinite_field(rec: Record) -> str | None:
+    """A field holding ±inf: the standard library decodes 1e999 to it, msgspec refuses it."""
+    for name in _FLOAT_FIELDS:
+        value = getattr(rec, name)
+        if type(value) is float and not math.isfinite(value):
+            return name
+    return None
+
+
 def explain_rejection(body: bytes, window: TimeWindow, cause: Exception | None = None) -> BatchRejected:
     """Decode a rejected body slowly, record by record, to say what is wrong with it."""
     try:
@@ -332,10 +347,17 @@ def explain_rejection(body: bytes, window: TimeWindow, cause: Exception | None =
     converted: list[Record | None] = []
     for i, item in enumerate(records):
         try:
-            converted.append(msgspec.convert(item, Record, strict=True))
+            rec = msgspec.convert(item, Record, strict=True)
         except msgspec.ValidationError as exc:
             problems.append(_problem_from_msgspec(i, exc))
             converted.append(None)
+            continue
+        infinite = _infinite_field(rec)
+        if infinite:
+            problems.append(Problem(i, infinite, FIELD_RULES[infinite]))
+            converted.append(None)
+        else:
+            converted.append(rec)
     _check(converted, window, problems)
     if not problems:
         # Both decoders agree on every rule; this is only a safety net.
