@@ -15,3 +15,6 @@ graceful_timeout = 10
 keepalive = 5
 accesslog = env_str("ACCESS_LOG") or None
 errorlog = "-"
+# The control socket lives at one path per user ($HOME/.gunicorn/gunicorn.ctl), so two
+# instances (make run beside a benchmark or a test) would fight over it; nothing uses it.
+control_socket_disable = True
