@@ -18,14 +18,13 @@ from .models import ModelVersion, Price, Series, Tier
 
 if TYPE_CHECKING:
     _TierAdmin = admin.ModelAdmin[Tier]
-    _ModelVersionAdmin = admin.ModelAdmin[ModelVersion]
-    _PriceAdmin = admin.ModelAdmin[Price]
+    _ScopedAdmin = admin.ModelAdmin[Any]
     _SeriesAdmin = admin.ModelAdmin[Series]
     _ModelVersionForm = forms.ModelForm[ModelVersion]
     _PriceForm = forms.ModelForm[Price]
     _ScopedChoiceField = forms.ModelChoiceField[Tier | ModelVersion]
 else:
-    _TierAdmin = _ModelVersionAdmin = _PriceAdmin = _SeriesAdmin = admin.ModelAdmin
+    _TierAdmin = _ScopedAdmin = _SeriesAdmin = admin.ModelAdmin
     _ModelVersionForm = _PriceForm = forms.ModelForm
     _ScopedChoiceField = forms.ModelChoiceField
 
@@ -54,6 +53,18 @@ def _check_same_project(form: forms.ModelForm[Any], *names: str) -> None:
         related = form.cleaned_data.get(name)
         if project is not None and related is not None and related.project_id != project.pk:
             form.add_error(name, f"This {name} belongs to project {related.project}, not {project}.")
+
+
+class ScopedForeignKeyAdmin(_ScopedAdmin):
+    """Tier and model choices labelled ``project / name`` (every project has its own "o3")."""
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField[Any] | None:
+        field = _scoped_formfield(db_field, request, **kwargs)
+        if field is not None:
+            return field
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class ModelVersionForm(_ModelVersionForm):
@@ -95,7 +106,7 @@ class TierAdmin(_TierAdmin):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(_ModelVersionAdmin):
+class ModelVersionAdmin(ScopedForeignKeyAdmin):
     form = ModelVersionForm
     list_display = ["name", "project", "tier", "lifecycle", "sunset_date", "created_at"]
     # Tiers are filtered by name: every project has its own "o3".
@@ -103,17 +114,9 @@ class ModelVersionAdmin(_ModelVersionAdmin):
     search_fields = ["name", "tier__name", "project__slug"]
     list_select_related = ["project", "tier"]
 
-    def formfield_for_foreignkey(
-        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> forms.ModelChoiceField[Any] | None:
-        field = _scoped_formfield(db_field, request, **kwargs)
-        if field is not None:
-            return field
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
 
 @admin.register(Price)
-class PriceAdmin(_PriceAdmin):
+class PriceAdmin(ScopedForeignKeyAdmin):
     form = PriceForm
     list_display = [
         "priced",
@@ -131,14 +134,6 @@ class PriceAdmin(_PriceAdmin):
     @admin.display(description="tier / model")
     def priced(self, obj: Price) -> str:
         return f"model {obj.model}" if obj.model_id else f"tier {obj.tier}"
-
-    def formfield_for_foreignkey(
-        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> forms.ModelChoiceField[Any] | None:
-        field = _scoped_formfield(db_field, request, **kwargs)
-        if field is not None:
-            return field
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Series)
