@@ -8,8 +8,6 @@ API_KEY_CACHE_SECONDS (a revoked key stops working within that time).
 from __future__ import annotations
 
 import hmac
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from monitor.projects.models import KEY_PREFIX_LENGTH, ApiKey, hash_key
+from monitor.timedcache import TimedCache
 
 # last_used_at is a hint for operators, not an audit log: write it at most this often.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -38,13 +37,11 @@ class KeyPrincipal:
         return self.scope in scopes
 
 
-_cache: dict[str, tuple[KeyPrincipal, float]] = {}
-_lock = threading.Lock()
+_cache: TimedCache[str, KeyPrincipal] = TimedCache(lambda: settings.API_KEY_CACHE_SECONDS)
 
 
 def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def _load(prefix: str) -> tuple[KeyPrincipal, datetime | None] | None:
@@ -66,11 +63,9 @@ def resolve_key(plain: str) -> KeyPrincipal | None:
     if not plain.startswith("tw_") or len(plain) < 3 + KEY_PREFIX_LENGTH + 16:
         return None
     prefix = plain[3 : 3 + KEY_PREFIX_LENGTH]
-    now = time.monotonic()
     cached = _cache.get(prefix)
-    if cached is not None and cached[1] > now:
-        principal = cached[0]
-        return principal if hmac.compare_digest(principal.key_hash, hash_key(plain)) else None
+    if cached is not None:
+        return cached if hmac.compare_digest(cached.key_hash, hash_key(plain)) else None
     loaded = _load(prefix)
     if loaded is None:
         # Unknown prefixes are not cached: made-up keys must not grow the cache.
@@ -79,6 +74,5 @@ def resolve_key(plain: str) -> KeyPrincipal | None:
     if not hmac.compare_digest(principal.key_hash, hash_key(plain)):
         return None
     _touch(principal, last_used_at)  # only for the real key, never for a guess at it
-    with _lock:
-        _cache[prefix] = (principal, now + settings.API_KEY_CACHE_SECONDS)
+    _cache.put(prefix, principal)
     return principal

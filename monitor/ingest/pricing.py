@@ -7,13 +7,12 @@ The book is cached per process for PRICE_CACHE_SECONDS.
 
 from __future__ import annotations
 
-import threading
-import time
 from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
 
 from monitor.catalogue.models import Price
+from monitor.timedcache import TimedCache
 from monitor.timeutil import to_us
 
 from .series import SeriesRef
@@ -36,7 +35,10 @@ class PricePoint:
     per_million_in: int  # nano-units per 1M input tokens
     per_million_out: int
 
-    def cost(self, calls: int, tokens_in: int | None, tokens_out: int | None) -> int:
+    def cost(self, calls: int, tokens_in: int | None, tokens_out: int | None) -> int | None:
+        """Nano-units, or None when the price needs a token count the record does not give."""
+        if (tokens_in is None and self.per_million_in) or (tokens_out is None and self.per_million_out):
+            return None
         tokens_part = (tokens_in or 0) * self.per_million_in + (tokens_out or 0) * self.per_million_out
         return self.per_call * calls + (tokens_part + 500_000) // 1_000_000
 
@@ -86,21 +88,16 @@ class PriceBook:
         return None
 
 
-_books: dict[int, tuple[PriceBook, float]] = {}
-_lock = threading.Lock()
+_books: TimedCache[int, PriceBook] = TimedCache(lambda: PRICE_CACHE_SECONDS)
 
 
 def clear_cache() -> None:
-    with _lock:
-        _books.clear()
+    _books.clear()
 
 
 def price_book(project_id: int) -> PriceBook:
-    now = time.monotonic()
-    cached = _books.get(project_id)
-    if cached is not None and cached[1] > now:
-        return cached[0]
-    book = PriceBook(list(Price.objects.filter(project_id=project_id)))
-    with _lock:
-        _books[project_id] = (book, now + PRICE_CACHE_SECONDS)
+    book = _books.get(project_id)
+    if book is None:
+        book = PriceBook(list(Price.objects.filter(project_id=project_id)))
+        _books.put(project_id, book)
     return book

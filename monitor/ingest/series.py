@@ -8,11 +8,12 @@ project's series limit; the cache learns the new ids only once that commits.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+
+from monitor.timedcache import TimedCache
 
 from .validate import BatchRejected, Problem, SeriesKey
 
@@ -24,13 +25,13 @@ class SeriesRef:
     model_id: int
 
 
-_cache: dict[int, dict[SeriesKey, SeriesRef]] = {}
-_lock = threading.Lock()
+# Reloaded now and then, so a tier or model renamed in the admin is seen by every process.
+SERIES_CACHE_SECONDS = 60.0
+_cache: TimedCache[int, dict[SeriesKey, SeriesRef]] = TimedCache(lambda: SERIES_CACHE_SECONDS)
 
 
 def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def _load_project(project_id: int) -> dict[SeriesKey, SeriesRef]:
@@ -49,18 +50,18 @@ def _load_project(project_id: int) -> dict[SeriesKey, SeriesRef]:
 
 
 def _remember(project_id: int, found: dict[SeriesKey, SeriesRef]) -> None:
-    with _lock:
-        _cache.setdefault(project_id, {}).update(found)
+    known = _cache.get(project_id)
+    _cache.put(project_id, {**known, **found} if known else found)
 
 
 def resolve_series(project_id: int, keys: Iterable[SeriesKey]) -> dict[SeriesKey, SeriesRef]:
     """Ids for every key; must run inside the batch's transaction."""
     wanted = set(keys)
-    known = _cache.get(project_id, {})
+    known = _cache.get(project_id) or {}
     if wanted.issubset(known):
         return {key: known[key] for key in wanted}
     loaded = _load_project(project_id)
-    _remember(project_id, loaded)
+    _cache.put(project_id, loaded)
     missing = wanted - loaded.keys()
     if missing:
         registered = _register(project_id, missing)
