@@ -90,8 +90,10 @@ class Series(models.Model):
     id = models.AutoField(primary_key=True)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="series")
     service = models.CharField(max_length=NAME_LENGTH)
-    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="series")
-    model = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="series")
+    # RESTRICT: raw rows and rollups refer to series by id, so a tier or model that
+    # has taken calls cannot be deleted from under them (deleting the project still can).
+    tier = models.ForeignKey(Tier, on_delete=models.RESTRICT, related_name="series")
+    model = models.ForeignKey(ModelVersion, on_delete=models.RESTRICT, related_name="series")
     deployment = models.CharField(max_length=NAME_LENGTH)
     created_at = models.DateTimeField(default=timezone.now)
 
