@@ -58,13 +58,21 @@ def read_body(request: HttpRequest) -> bytes:
     """The uncompressed JSON body, or an ApiError (400, 413 or 415)."""
     _check_content_type(request)
     encoding = _content_encoding(request)
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise ApiError(400, "Content-Length is not a number.") from None
-    if declared > MAX_BODY_BYTES:
-        raise _too_large()
-    data = request.read(MAX_BODY_BYTES + 1)  # never holds more than the limit in memory
+    length = request.META.get("CONTENT_LENGTH")
+    if length:
+        try:
+            declared = int(length)
+        except ValueError:
+            raise ApiError(400, "Content-Length is not a number.") from None
+        if declared > MAX_BODY_BYTES:
+            raise _too_large()
+        data = request.read(MAX_BODY_BYTES + 1)  # never holds more than the limit in memory
+    elif request.META.get("wsgi.input_terminated"):
+        # A chunked body: Django only reads up to Content-Length, but the server
+        # (gunicorn) has de-chunked it and marks the stream as ending by itself.
+        data = request.META["wsgi.input"].read(MAX_BODY_BYTES + 1)
+    else:
+        raise ApiError(411, "Send a Content-Length header (or a chunked body to a server that supports it).")
     if len(data) > MAX_BODY_BYTES:
         raise _too_large()
     return _gunzip(data) if encoding == "gzip" else data

@@ -8,7 +8,6 @@ one second's allowance still gets through; the debt then delays the next ones.
 from __future__ import annotations
 
 import math
-import time
 from functools import lru_cache
 
 import redis
@@ -18,8 +17,10 @@ from monitor.api.errors import ApiError
 
 _SCRIPT = """
 local rate = tonumber(ARGV[1])
-local now = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
+local cost = tonumber(ARGV[2])
+-- Redis's clock, not each web host's: hosts' clocks may disagree.
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1]) or rate
 local at = tonumber(state[2]) or now
@@ -46,7 +47,7 @@ def admit(key_id: int, records: int) -> None:
     if rate <= 0:
         return
     try:
-        wait = float(_client().eval(_SCRIPT, 1, f"tw:ratelimit:{key_id}", rate, time.time(), records))
+        wait = float(_client().eval(_SCRIPT, 1, f"tw:ratelimit:{key_id}", rate, records))
     except redis.RedisError:
         raise ApiError(
             503, "The rate limiter (Redis) is unreachable; retry later.", headers={"Retry-After": "5"}

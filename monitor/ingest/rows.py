@@ -13,8 +13,11 @@ from typing import Any
 from monitor.store.raw import COLUMN_NAMES, COLUMN_TYPES
 
 from .pricing import NANO, PriceBook, PricePoint
+from .schema import INT64_MAX
 from .series import SeriesRef
-from .validate import SeriesKey, ValidBatch
+from .validate import BatchRejected, Problem, SeriesKey, ValidBatch
+
+_COST_TOO_LARGE = "the cost the price table gives this record is too large to store; check its token counts"
 
 COPY_SQL = f"COPY raw_records ({', '.join(COLUMN_NAMES)}) FROM STDIN (FORMAT BINARY)"
 COPY_TYPES = COLUMN_TYPES
@@ -29,7 +32,7 @@ def build_rows(batch: ValidBatch, batch_id: int, series: dict[SeriesKey, SeriesR
     price_at = prices.price_at
     rows: list[Row] = []
     append = rows.append
-    for r, us, index in zip(batch.records, batch.ts_us, batch.series_index, strict=True):
+    for position, (r, us, index) in enumerate(zip(batch.records, batch.ts_us, batch.series_index, strict=True)):
         ref = refs[index]
         count = r.count
         if count is None:  # a single call
@@ -46,6 +49,8 @@ def build_rows(batch: ValidBatch, batch_id: int, series: dict[SeriesKey, SeriesR
         else:
             point = steady[index] or price_at(ref, us)
             cost_nano = None if point is None else point.cost(calls, r.tokens_in, r.tokens_out)
+            if cost_nano is not None and cost_nano > INT64_MAX:
+                raise BatchRejected(400, _COST_TOO_LARGE, [Problem(position, "cost", _COST_TOO_LARGE)])
         append(
             (
                 us,

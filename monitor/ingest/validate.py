@@ -214,8 +214,6 @@ def _check(records: Sequence[Record | None], window: TimeWindow, problems: list[
                         "is for window summaries (with count and window_s); a single call uses cache_hit",
                     )
                 )
-            if error_type is not None and r.status != "error":
-                add(Problem(i, "error_type", 'is only for failed calls (status "error")'))
             calls += 1
         else:  # a window summary
             if count is None:
@@ -232,8 +230,6 @@ def _check(records: Sequence[Record | None], window: TimeWindow, problems: list[
                 add(Problem(i, "errors", "must not be more than count"))
             if r.cache_hits is not None and r.cache_hits > count:
                 add(Problem(i, "cache_hits", "must not be more than count"))
-            if error_type is not None and errors == 0:
-                add(Problem(i, "error_type", "is only for summaries with errors > 0"))
             calls += count
         ts_out.append(us)
         series_index.append(key_id)
@@ -319,6 +315,9 @@ def explain_rejection(body: bytes, window: TimeWindow, cause: Exception | None =
         return BatchRejected(400, "The body is not valid UTF-8.", [Problem(None, None, "the body is not valid UTF-8")])
     except ValueError as exc:
         return BatchRejected(400, f"The body is not valid JSON: {exc}.", [Problem(None, None, f"invalid JSON: {exc}")])
+    except RecursionError:
+        message = "the body nests arrays or objects too deeply"
+        return BatchRejected(400, f"The body is not a batch: {message}.", [Problem(None, None, message)])
     if not isinstance(doc, dict):
         return BatchRejected(
             400,

@@ -196,3 +196,21 @@ def test_it_does_not_accept_get(client, project, ingest_key):
     response = client.get("/api/v1/records", headers={"Authorization": f"Bearer {ingest_key}"})
     assert response.status_code == 405
     assert response.json()["error"]
+
+
+def test_it_answers_411_for_a_body_without_length_the_server_did_not_dechunk(rf):
+    from monitor.api.errors import ApiError
+    from monitor.ingest.body import read_body
+
+    request = rf.post("/api/v1/records", data=b'{"records": []}', content_type="application/json")
+    del request.META["CONTENT_LENGTH"]
+    with pytest.raises(ApiError) as answer:
+        read_body(request)
+    assert answer.value.status_code == 411
+
+
+def test_other_views_keep_djangos_body_limit(client):
+    response = client.post(
+        "/login/", data=b"a=" + b"x" * (3 * 1024 * 1024), content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400

@@ -204,3 +204,36 @@ def test_a_missing_partition_is_made_on_demand(client, project, ingest_key):
         cursor.execute(f"DROP TABLE {today}")
     assert post_records(client, ingest_key, [record()]).status_code == 202
     assert counts(project.pk)["rows"] == 1
+
+
+def test_a_price_per_token_leaves_cost_empty_for_a_call_without_token_counts(client, project, ingest_key):
+    tier = Tier.objects.create(project=project, name="metered")
+    Price.objects.create(
+        project=project, tier=tier, effective_from=datetime(2020, 1, 1, tzinfo=UTC), per_million_output=Decimal("8")
+    )
+    post_records(client, ingest_key, [record(tier="metered"), record(tier="metered", tokens_out=1000)])
+    assert sorted(row["cost_nano"] or 0 for row in stored_rows(project.pk)) == [0, 8_000_000]
+    assert [row["cost_nano"] for row in stored_rows(project.pk)].count(None) == 1
+
+
+def test_a_price_table_cost_too_large_to_store_is_a_400_naming_the_record(client, project, ingest_key):
+    tier = Tier.objects.create(project=project, name="metered")
+    Price.objects.create(
+        project=project, tier=tier, effective_from=datetime(2020, 1, 1, tzinfo=UTC), per_million_input=Decimal("2.5")
+    )
+    response = post_records(client, ingest_key, [record(tier="metered"), record(tier="metered", tokens_in=4 * 10**15)])
+    assert response.status_code == 400
+    assert response.json()["details"][0]["index"] == 1
+    assert response.json()["details"][0]["field"] == "cost"
+    assert counts(project.pk)["batches"] == 0
+
+
+def test_a_tier_that_has_taken_calls_cannot_be_deleted_but_its_project_can(client, project, ingest_key):
+    import pytest
+    from django.db.models import RestrictedError
+
+    post_records(client, ingest_key, [record(tier="4o")])
+    with pytest.raises(RestrictedError):
+        Tier.objects.get(project=project, name="4o").delete()
+    project.delete()
+    assert not Series.objects.filter(project_id=project.pk).exists()
