@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from .raw import RAW_TABLE
 
@@ -19,6 +20,7 @@ US_PER_DAY = 86_400 * 1_000_000
 _EPOCH = date(1970, 1, 1)
 # Serialises partition DDL between web processes and workers.
 _DDL_LOCK_ID = 0x7477_7061_7274  # "twpart"
+_DROP_LOCK_ID = 0x7477_6472_6F70  # "twdrop"
 
 
 def day_start_us(day: date) -> int:
@@ -37,22 +39,23 @@ def partition_name(day: date) -> str:
 class Partition:
     name: str
     day: date
+    detach_pending: bool = False  # an interrupted DETACH ... CONCURRENTLY
 
 
 def existing_partitions() -> list[Partition]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT c.relname FROM pg_inherits i
+            SELECT c.relname, i.inhdetachpending FROM pg_inherits i
             JOIN pg_class c ON c.oid = i.inhrelid
             JOIN pg_class p ON p.oid = i.inhparent
             WHERE p.relname = %s ORDER BY c.relname
             """,
             [RAW_TABLE],
         )
-        names = [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
     prefix = f"{RAW_TABLE}_p"
-    return [Partition(n, datetime.strptime(n[len(prefix) :], "%Y%m%d").date()) for n in names]
+    return [Partition(name, datetime.strptime(name[len(prefix) :], "%Y%m%d").date(), pending) for name, pending in rows]
 
 
 def ensure_partitions(first: date, last: date) -> list[str]:
@@ -87,28 +90,48 @@ def ensure_current_partitions(now: datetime | None = None) -> list[str]:
     )
 
 
+def _holds_uncounted_records(cursor: CursorWrapper, day: date) -> bool:
+    cursor.execute(
+        """
+        SELECT 1 FROM store_ingestbatch
+        WHERE rolled_up_at IS NULL AND min_ts_us < %s AND max_ts_us >= %s LIMIT 1
+        """,
+        [day_start_us(day + timedelta(days=1)), day_start_us(day)],
+    )
+    return cursor.fetchone() is not None
+
+
 def drop_expired_partitions(now: datetime | None = None) -> list[str]:
-    """Drop partitions past retention whose batches have all been rolled up."""
+    """Drop partitions past retention whose batches have all been rolled up.
+
+    Runs in autocommit (the beat task): ``DETACH ... CONCURRENTLY`` cannot run in a
+    transaction. It never blocks ingest: a plain DROP would need an exclusive lock on
+    ``raw_records`` itself and queue every COPY behind the longest reader.
+    """
+    if connection.in_atomic_block:
+        raise RuntimeError("drop_expired_partitions detaches CONCURRENTLY: call it outside a transaction")
     today = (now or datetime.now(UTC)).date()
     oldest_kept = today - timedelta(days=settings.RAW_RETENTION_DAYS)
     dropped: list[str] = []
-    for part in existing_partitions():
-        if part.day >= oldest_kept:
-            continue
-        start, end = day_start_us(part.day), day_start_us(part.day + timedelta(days=1))
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DDL_LOCK_ID])
-            # Wait out any ingest still writing into it, so its batch is visible below.
-            cursor.execute(f"LOCK TABLE {part.name} IN ACCESS EXCLUSIVE MODE")
-            cursor.execute(
-                """
-                SELECT 1 FROM store_ingestbatch
-                WHERE rolled_up_at IS NULL AND min_ts_us < %s AND max_ts_us >= %s LIMIT 1
-                """,
-                [end, start],
-            )
-            if cursor.fetchone():
-                continue  # still holds records that are not counted yet
-            cursor.execute(f"DROP TABLE IF EXISTS {part.name}")
-            dropped.append(part.name)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_DROP_LOCK_ID])
+        if not cursor.fetchone()[0]:
+            return dropped  # another worker is at it
+        try:
+            for part in existing_partitions():
+                if part.day >= oldest_kept or _holds_uncounted_records(cursor, part.day):
+                    continue
+                how = "FINALIZE" if part.detach_pending else "CONCURRENTLY"
+                # Waits for transactions still using the partition; none can start using it after.
+                cursor.execute(f"ALTER TABLE {RAW_TABLE} DETACH PARTITION {part.name} {how}")
+                if _holds_uncounted_records(cursor, part.day):  # an ingest was committing into it
+                    start, end = day_start_us(part.day), day_start_us(part.day + timedelta(days=1))
+                    cursor.execute(
+                        f"ALTER TABLE {RAW_TABLE} ATTACH PARTITION {part.name} FOR VALUES FROM ({start}) TO ({end})"
+                    )
+                    continue
+                cursor.execute(f"DROP TABLE {part.name}")
+                dropped.append(part.name)
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_DROP_LOCK_ID])
     return dropped

@@ -159,6 +159,7 @@ def old_day(db, settings) -> date:
     return day
 
 
+@pytest.mark.django_db(transaction=True)  # DETACH ... CONCURRENTLY needs autocommit
 def test_an_old_partition_with_an_unrolled_batch_is_kept(project, old_day):
     start = _unix_us(old_day)
     _batch(project, start + 3600 * US, start + 7200 * US, rolled_up=False)
@@ -166,6 +167,7 @@ def test_an_old_partition_with_an_unrolled_batch_is_kept(project, old_day):
     assert partition_name(old_day) in _names()
 
 
+@pytest.mark.django_db(transaction=True)  # DETACH ... CONCURRENTLY needs autocommit
 def test_an_old_partition_is_dropped_once_its_batch_is_rolled_up(project, old_day):
     start = _unix_us(old_day)
     batch = _batch(project, start + 3600 * US, start + 7200 * US, rolled_up=False)
@@ -177,6 +179,7 @@ def test_an_old_partition_is_dropped_once_its_batch_is_rolled_up(project, old_da
     assert partition_name(old_day) not in _names()
 
 
+@pytest.mark.django_db(transaction=True)  # DETACH ... CONCURRENTLY needs autocommit
 def test_a_batch_spanning_several_days_holds_each_of_them(project, old_day):
     start = _unix_us(old_day)
     # From the day before to the day after: the middle day is inside it.
@@ -185,6 +188,7 @@ def test_a_batch_spanning_several_days_holds_each_of_them(project, old_day):
     assert partition_name(old_day) in _names()
 
 
+@pytest.mark.django_db(transaction=True)  # DETACH ... CONCURRENTLY needs autocommit
 @pytest.mark.parametrize(
     ("first", "last"),
     [(0, 0), (86_400 * US - 1, 86_400 * US - 1), (-1, 0), (86_400 * US - 1, 86_400 * US)],
@@ -196,6 +200,7 @@ def test_a_batch_touching_the_day_at_its_edges_holds_it(project, old_day, first,
     assert partition_name(old_day) not in drop_expired_partitions()
 
 
+@pytest.mark.django_db(transaction=True)  # DETACH ... CONCURRENTLY needs autocommit
 @pytest.mark.parametrize(
     ("first", "last"),
     [(-86_400 * US, -1), (86_400 * US, 2 * 86_400 * US), (-3600 * US, -1)],
@@ -209,12 +214,14 @@ def test_an_unrolled_batch_of_another_day_does_not_hold_it(project, old_day, fir
     assert partition_name(old_day) not in _names()
 
 
+@pytest.mark.django_db(transaction=True)  # DETACH ... CONCURRENTLY needs autocommit
 def test_an_unrolled_batch_of_today_does_not_hold_an_old_partition(project, old_day):
     now_us = int(time.time() * US)
     _batch(project, now_us - 10 * US, now_us, rolled_up=False)
     assert partition_name(old_day) in drop_expired_partitions()
 
 
+@pytest.mark.django_db(transaction=True)  # DETACH ... CONCURRENTLY needs autocommit
 def test_an_unrolled_batch_of_any_project_holds_the_day(project, other_project, old_day):
     start = _unix_us(old_day)
     _batch(project, start, start + US, rolled_up=True)
@@ -222,6 +229,7 @@ def test_an_unrolled_batch_of_any_project_holds_the_day(project, other_project, 
     assert partition_name(old_day) not in drop_expired_partitions()
 
 
+@pytest.mark.django_db(transaction=True)  # DETACH ... CONCURRENTLY needs autocommit
 def test_partitions_within_the_retention_are_never_dropped(db, settings):
     today = FUTURE_NOW.date()
     ensure_current_partitions(FUTURE_NOW)
@@ -235,6 +243,7 @@ def test_partitions_within_the_retention_are_never_dropped(db, settings):
         assert partition_name(oldest_kept + timedelta(days=n)) in _names()
 
 
+@pytest.mark.django_db(transaction=True)  # DETACH ... CONCURRENTLY needs autocommit
 def test_records_posted_today_survive_until_their_batch_is_rolled_up(client, project, ingest_key, settings):
     assert post_records(client, ingest_key, [record(), record()]).status_code == 202
     today = datetime.now(UTC).date()
@@ -376,3 +385,41 @@ def test_the_task_keeps_an_old_partition_whose_batch_is_not_rolled_up(project, r
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {partition_name(held)}")
             cursor.execute(f"DROP TABLE IF EXISTS {partition_name(free)}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dropping_a_partition_does_not_hold_up_ingest(live_server, project, ingest_key, old_day):
+    import threading
+
+    import httpx
+    import orjson
+    import psycopg
+    from django.db import connection as django_connection
+
+    params = django_connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params) as reader:
+        # A long read of raw_records: a plain DROP would queue every COPY behind it.
+        reader.execute("SELECT count(*) FROM raw_records")
+
+        def drop_then_disconnect() -> None:
+            drop_expired_partitions()
+            django_connection.close()  # this thread's own connection
+
+        dropping = threading.Thread(target=drop_then_disconnect)
+        dropping.start()
+        time.sleep(0.5)  # the drop is now waiting for the reader
+        started = time.monotonic()
+        response = httpx.post(
+            f"{live_server.url}/api/v1/records",
+            content=orjson.dumps({"records": [record()]}),
+            headers={"Authorization": f"Bearer {ingest_key}", "Content-Type": "application/json"},
+            timeout=30,
+        )
+        assert response.status_code == 202
+        assert time.monotonic() - started < 2
+        assert dropping.is_alive()
+        reader.rollback()
+    dropping.join(30)
+    assert partition_name(old_day) not in _names()
