@@ -7,7 +7,8 @@ so a typo in a deployment shows up at start-up rather than as odd behaviour.
 from __future__ import annotations
 
 import os
-from urllib.parse import unquote, urlsplit
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -51,7 +52,7 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_from_url(url: str) -> dict[str, object]:
+def database_from_url(url: str) -> dict[str, Any]:
     """Django DATABASES entry from a ``postgres://user:pass@host:port/name`` URL."""
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql"}:
@@ -66,4 +67,6 @@ def database_from_url(url: str) -> dict[str, object]:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
+        # libpq connection parameters, e.g. ?sslmode=verify-full&sslrootcert=/ca.pem
+        "OPTIONS": dict(parse_qsl(parts.query, strict_parsing=False)),
     }

@@ -95,14 +95,15 @@ TEMPLATES = [
     },
 ]
 
+_database = database_from_url(DATABASE_URL)
 DATABASES = {
     "default": {
-        **database_from_url(DATABASE_URL),
+        **_database,
         # Persistent connections: a new connection per ingest request would cost
         # more than the request itself.
         "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 300, minimum=0),
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)},
+        "OPTIONS": {"connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5, minimum=1), **_database["OPTIONS"]},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -127,8 +128,6 @@ STATIC_ROOT = env_str("STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# The ingest view checks the body size itself (413 with the contract's error body).
-DATA_UPLOAD_MAX_MEMORY_SIZE = None
 
 # --- Tierwatch ---------------------------------------------------------------
 RAW_RETENTION_DAYS = env_int("RAW_RETENTION_DAYS", 7, minimum=1)
