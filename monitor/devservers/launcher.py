@@ -10,7 +10,6 @@ test  starts throw-away servers on free ports in a scratch folder and runs
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import shutil
 import signal
@@ -23,18 +22,10 @@ from pathlib import Path
 
 from .postgres import EmbeddedPostgres
 from .redis import EmbeddedRedis
+from .service_user import die_with_parent
 from .state import REPO_ROOT, ServerUrls, clear_state, read_state, var_dir, wait_for_port, write_state
 
 PYTHON = sys.executable
-
-
-def _die_with_parent() -> None:
-    """Get SIGTERM if `make` (our parent) is killed, so nothing is left running."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 class _Stop(Exception):
@@ -105,9 +96,9 @@ def run(port: int, demo: bool, folder: Path) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    _die_with_parent()
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
+    die_with_parent()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(stop_signal, _raise_stop)
     print(f"Tierwatch: starting (data in {folder})", flush=True)
     try:
         with embedded_servers(folder) as urls:
@@ -144,7 +135,9 @@ def run(port: int, demo: bool, folder: Path) -> int:
                     cwd=str(REPO_ROOT),
                 )
             _banner(port, login, demo)
-            # honcho takes over Ctrl-C / SIGTERM from here: it stops every process it started.
+            # honcho takes over Ctrl-C / SIGTERM from here and stops every process it
+            # started; a closed terminal (SIGHUP) must do the same.
+            signal.signal(signal.SIGHUP, lambda signum, frame: manager.terminate())
             manager.loop()
             return manager.returncode or 0
     except _Stop:
@@ -168,8 +161,9 @@ def _banner(port: int, login: str, demo: bool) -> None:
 
 
 def test(pytest_args: list[str]) -> int:
-    _die_with_parent()
-    signal.signal(signal.SIGTERM, _raise_stop)
+    die_with_parent()
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _raise_stop)
     scratch = Path(tempfile.mkdtemp(prefix="tierwatch-test-"))
     try:
         with embedded_servers(scratch, fast=True) as urls:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 import signal
-import stat
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
+from .service_user import ensure_service_user, give_to, make_reachable, popen_options, secret_in
 from .state import free_port, package_dir, wait_for_port
 
-# PostgreSQL refuses to run as root; when we are root it runs as this system user.
-SERVICE_USER = "tierwatch"
 DATABASE = "tierwatch"
 SUPERUSER = "tierwatch"
 
@@ -23,33 +18,6 @@ SUPERUSER = "tierwatch"
 def _bin_dir() -> Path:
     # Located without importing pgserver: its import has side effects we do not want.
     return package_dir("pgserver") / "pginstall" / "bin"
-
-
-def _running_as_root() -> bool:
-    return os.geteuid() == 0
-
-
-def _ensure_service_user() -> str:
-    import pwd
-
-    try:
-        pwd.getpwnam(SERVICE_USER)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
-            check=True,
-            capture_output=True,
-        )
-    return SERVICE_USER
-
-
-def _make_reachable(path: Path) -> None:
-    """Let the service user traverse every parent folder of ``path``."""
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        wanted = mode | stat.S_IXOTH
-        if wanted != mode:
-            parent.chmod(wanted)
 
 
 class EmbeddedPostgres:
@@ -64,7 +32,7 @@ class EmbeddedPostgres:
         self.port = port or free_port()
         self.fast = fast
         self.process: subprocess.Popen[bytes] | None = None
-        self._user = _ensure_service_user() if _running_as_root() else None
+        self._user = ensure_service_user()
 
     @property
     def password_file(self) -> Path:
@@ -72,31 +40,18 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        password = self.password_file.read_text().strip()
+        password = secret_in(self.password_file)
         return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{self.port}/{DATABASE}"
 
-    def _as_service_user(self) -> dict[str, Any]:
-        # Drop root's groups too: otherwise root-group permission bits would apply.
-        return {"user": self._user, "group": self._user, "extra_groups": []} if self._user else {}
-
-    def _chown(self, path: Path) -> None:
-        if self._user:
-            shutil.chown(path, self._user, self._user)
-
     def _initdb(self) -> None:
-        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        if not self.password_file.exists():
-            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(24))
+        secret_in(self.password_file)
         self.data_dir.mkdir(mode=0o700, exist_ok=True)
-        self._chown(self.data_dir)
+        give_to(self._user, self.data_dir)
         pwfile = self.data_dir.parent / ".initdb-pw"
         shutil.copyfile(self.password_file, pwfile)
-        self._chown(pwfile)
-        if self._user:
-            _make_reachable(self.data_dir.parent)
-            _make_reachable(_bin_dir())
+        give_to(self._user, pwfile)
+        make_reachable(self._user, self.data_dir.parent)
+        make_reachable(self._user, _bin_dir())
         try:
             result = subprocess.run(
                 [
@@ -113,7 +68,7 @@ class EmbeddedPostgres:
                 ],
                 capture_output=True,
                 text=True,
-                **self._as_service_user(),
+                **popen_options(self._user),
             )
             if result.returncode != 0:
                 raise RuntimeError(f"initdb failed: {result.stderr.strip() or result.stdout.strip()}")
@@ -140,9 +95,7 @@ class EmbeddedPostgres:
         self._log = log
         # A session of its own: Ctrl-C in the terminal reaches the launcher, which
         # stops the web and workers before the database they write to.
-        self.process = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._as_service_user()
-        )
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, **popen_options(self._user))
         if not wait_for_port(self.port, timeout=60):
             self.stop()
             raise RuntimeError(f"PostgreSQL did not start; see {log_path}")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import psutil
 import pytest
 
@@ -73,7 +74,8 @@ def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path
         log.close()
 
 
-def test_make_run_serves_swagger_takes_demo_traffic_and_stops_everything_on_sigterm(running, tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_make_run_serves_swagger_takes_demo_traffic_and_stops_everything(running, tmp_path, stop_signal):
     process, port, var = running
     base = f"http://127.0.0.1:{port}"
 
@@ -102,7 +104,18 @@ def test_make_run_serves_swagger_takes_demo_traffic_and_stops_everything_on_sigt
     for role in ("gunicorn", "celery -A monitor worker", "celery -A monitor beat", "simulate", "postgres", "redis"):
         assert role in commands, f"{role} is not running: {commands}"
 
-    process.send_signal(signal.SIGTERM)
+    # A chunked body (no Content-Length), as streaming clients send, is read whole.
+    key = (var / "demo-ingest-key").read_text().strip()
+    body = orjson.dumps({"records": [{"ts": time.time(), "service": "chunked", "tier": "4o", "latency_ms": 5}]})
+    chunked = httpx.post(
+        f"{base}/api/v1/records",
+        content=iter([body[:10], body[10:]]),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert chunked.status_code == 202, chunked.text
+
+    process.send_signal(stop_signal)
     assert process.wait(60) is not None
     _, alive = psutil.wait_procs(started, timeout=20)
     assert not alive, f"left running: {[p.cmdline() for p in alive]}"
