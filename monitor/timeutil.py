@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -16,3 +17,25 @@ def to_us(moment: datetime) -> int:
 
 def from_us(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=us)
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def parse_rfc3339_us(text: str) -> int | None:
+    """Unix microseconds of an RFC 3339 time with an offset, or None."""
+    if not _RFC3339.fullmatch(text):
+        return None
+    normalised = text.upper().replace(" ", "T")
+    if normalised.endswith("Z"):
+        normalised = normalised[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(normalised)
+    except ValueError:
+        return None
+    return to_us(moment)
+
+
+def rfc3339(seconds: int) -> str:
+    """A response time: RFC 3339 in UTC ending in Z."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

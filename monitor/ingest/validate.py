@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from monitor.timeutil import to_us
+from monitor.timeutil import parse_rfc3339_us, to_us
 
 from .schema import FIELD_RULES, MAX_RECORDS, Batch, Record
 
@@ -29,7 +29,6 @@ DEFAULT_DEPLOYMENT = "default"
 
 _decoder = msgspec.json.Decoder(Batch)
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 SeriesKey = tuple[str, str, str, str]  # service, tier, model, deployment
 
@@ -93,20 +92,6 @@ class ValidBatch:
     @cached_property
     def max_ts_us(self) -> int:
         return max(self.ts_us)
-
-
-def parse_rfc3339_us(text: str) -> int | None:
-    """Unix microseconds of an RFC 3339 time with an offset, or None."""
-    if not _RFC3339.fullmatch(text):
-        return None
-    normalised = text.upper().replace(" ", "T")
-    if normalised.endswith("Z"):
-        normalised = normalised[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(normalised)
-    except ValueError:
-        return None
-    return to_us(moment)
 
 
 def name_problem(value: str) -> str | None:
