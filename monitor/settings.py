@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "monitor.catalogue",
     "monitor.store",
     "monitor.ingest",
+    "monitor.rollups",
     "dashboards",
 ]
 
@@ -131,6 +132,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Tierwatch ---------------------------------------------------------------
 RAW_RETENTION_DAYS = env_int("RAW_RETENTION_DAYS", 7, minimum=1)
+# Per-second rollups (exact peak QPS, sub-minute steps) are kept this long; they must
+# outlive the raw records, since a record may arrive up to RAW_RETENTION_DAYS late.
+FINE_RETENTION_DAYS = env_int("FINE_RETENTION_DAYS", max(RAW_RETENTION_DAYS, 7) + 1, minimum=RAW_RETENTION_DAYS + 1)
 # Records per second per key; 0 = no limit.
 INGEST_RATE_LIMIT = env_int("INGEST_RATE_LIMIT", 0, minimum=0)
 # How long a key lookup is cached; a revoked key stops working within this time.
@@ -174,10 +178,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 5, "socket_connect_timeout": 5}
 CELERY_BEAT_SCHEDULE = {
-    "maintain-raw-partitions": {
-        "task": "monitor.store.tasks.maintain_raw_store",
-        "schedule": timedelta(minutes=10),
-    },
+    # The safety net: ingest kicks a rollup on every commit.
+    "roll-up": {"task": "monitor.rollups.tasks.roll_up", "schedule": timedelta(seconds=5), "options": {"expires": 5}},
+    "maintain-raw-partitions": {"task": "monitor.store.tasks.maintain_raw_store", "schedule": timedelta(minutes=10)},
+    "maintain-rollups": {"task": "monitor.rollups.tasks.maintain_rollups", "schedule": timedelta(minutes=10)},
 }
 
 LOGGING = {

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import psycopg
 from django.db import connection, transaction
 
+from monitor.rollups.tasks import kick
 from monitor.store.partitions import ensure_partitions_for_range
 
 from .pricing import price_book
@@ -72,6 +73,8 @@ def _store(project_id: int, batch: ValidBatch, idempotency_key: str | None) -> S
             copy.set_types(COPY_TYPES)
             for row in rows:
                 copy.write_row(row)
+        # Only once the batch is committed may a worker look for it.
+        transaction.on_commit(kick)
     return StoreResult(accepted=len(batch.records), duplicate=False, batch_id=batch_id)
 
 

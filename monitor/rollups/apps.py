@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RollupsConfig(AppConfig):
+    name = "monitor.rollups"
+    label = "rollups"
+    verbose_name = "Rollups"

@@ -1,0 +1,95 @@
+"""Claim pending ingest batches and roll them up, exactly once.
+
+The batches are the outbox: claimed with ``FOR UPDATE SKIP LOCKED``, rolled up and
+marked in the same transaction. A worker that dies, a retried task, a database
+restart: each leaves the batch either counted and marked, or neither, so every
+acknowledged record is counted exactly once, whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.db import OperationalError, connection, transaction
+
+from .retention import SECOND_PARTITIONS, ensure_second_partitions_for
+from .statement import ROLLUP_SQL
+
+log = logging.getLogger(__name__)
+
+# A claim this size keeps each transaction short (well under a second) while
+# amortising the statement's fixed cost.
+MAX_BATCHES = 64
+MAX_RECORDS = 50_000
+# Re-rolling a range takes this lock exclusively; rollups take it shared.
+REROLL_LOCK_ID = 0x7477_726F_6C6C  # "twroll"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    batches: int
+    records: int
+    calls: int
+
+
+def roll_up_once(max_batches: int = MAX_BATCHES, max_records: int = MAX_RECORDS) -> Claimed:
+    """Roll up the oldest pending batches nobody else holds; nothing to do gives zeros."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [REROLL_LOCK_ID])
+        cursor.execute(
+            """
+            SELECT id, records, min_ts_us, max_ts_us FROM store_ingestbatch
+            WHERE rolled_up_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+            """,
+            [max_batches],
+        )
+        rows = cursor.fetchall()
+        chosen: list[tuple[int, int, int, int]] = []
+        total = 0
+        for row in rows:
+            if chosen and total + row[1] > max_records:
+                break
+            chosen.append(row)
+            total += row[1]
+        if not chosen:
+            return Claimed(0, 0, 0)
+        ids = [row[0] for row in chosen]
+        low, high = min(row[2] for row in chosen), max(row[3] for row in chosen)
+        _ensure_second_partitions(low // 1_000_000, high // 1_000_000)
+        cursor.execute(ROLLUP_SQL, {"batches": ids, "low": low, "high": high})
+        records, calls = cursor.fetchone()
+        cursor.execute("UPDATE store_ingestbatch SET rolled_up_at = now() WHERE id = ANY(%s)", [ids])
+    return Claimed(len(ids), records, calls)
+
+
+_known_days: set[object] = set()
+
+
+def _ensure_second_partitions(low_s: int, high_s: int) -> None:
+    """Late records can land on a day whose per-second partitions are not made yet."""
+    first, last = SECOND_PARTITIONS[0].day_of(low_s), SECOND_PARTITIONS[0].day_of(high_s)
+    if first in _known_days and last in _known_days:
+        return
+    ensure_second_partitions_for(first, last)
+    _known_days.update({first, last})
+
+
+def roll_up_pending(time_budget_s: float = 10.0) -> Claimed:
+    """Roll up until nothing is pending or the time budget is spent."""
+    deadline = time.monotonic() + time_budget_s
+    batches = records = calls = 0
+    while time.monotonic() < deadline:
+        try:
+            claimed = roll_up_once()
+        except OperationalError as exc:
+            # A deadlock with another worker, or the database went away: nothing was
+            # counted (the transaction rolled back), so trying again is safe.
+            log.warning("rollup retried after %s", exc)
+            time.sleep(0.1)
+            continue
+        if claimed.batches == 0:
+            break
+        batches, records, calls = batches + claimed.batches, records + claimed.records, calls + claimed.calls
+    return Claimed(batches, records, calls)

@@ -1,0 +1,30 @@
+"""The per-second rollup tables are partitioned by day and kept FINE_RETENTION_DAYS."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from django.conf import settings
+
+from monitor.store.partitions import DailyPartitions, current_days
+
+from .levels import SECOND
+
+SECOND_PARTITIONS = (
+    DailyPartitions(SECOND.series_table, 86_400),
+    DailyPartitions(SECOND.group_table, 86_400),
+)
+
+
+def ensure_second_partitions(now: datetime | None = None) -> list[str]:
+    first, last = current_days(now, settings.FINE_RETENTION_DAYS)
+    return [name for table in SECOND_PARTITIONS for name in table.ensure(first, last)]
+
+
+def ensure_second_partitions_for(first: date, last: date) -> list[str]:
+    return [name for table in SECOND_PARTITIONS for name in table.ensure(first, last)]
+
+
+def drop_expired_second_partitions(now: datetime | None = None) -> list[str]:
+    oldest_kept = (now or datetime.now(UTC)).date() - timedelta(days=settings.FINE_RETENTION_DAYS)
+    return [name for table in SECOND_PARTITIONS for name in table.drop_older_than(oldest_kept)]
