@@ -4,9 +4,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from monitor.api.health import healthz, readyz
 from monitor.ingest.views import RecordsView
+from monitor.readapi.views import MetricsView, ReportView
 
 api_v1 = [
     path("records", RecordsView.as_view(), name="ingest-records"),
+    path("metrics", MetricsView.as_view(), name="read-metrics"),
+    path("report", ReportView.as_view(), name="read-report"),
 ]
 
 urlpatterns = [

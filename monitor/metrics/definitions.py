@@ -1,0 +1,128 @@
+"""The definition of every metric, from rollup totals (docs/metrics.md says the same in prose).
+
+All figures are over the calls of a group in a window [from, to), ``to`` clipped to
+now; ``seconds`` is that window's length. A value without data is None (JSON null),
+never NaN; ratios are fractions in [0, 1].
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from monitor.rollups.sketch import quantiles
+
+from .totals import Totals
+
+PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+SECONDS_PER_DAY = 86_400
+_NANO = Decimal(1_000_000_000)
+
+
+def ratio(part: float, whole: float) -> float | None:
+    return None if not whole else part / whole
+
+
+def money(nano: int) -> float:
+    """Nano-units of the project's currency (summed exactly) as a number."""
+    return float(Decimal(nano) / _NANO)
+
+
+def percentiles(bins: dict[int, int]) -> dict[str, float | None]:
+    values = quantiles(bins.items(), PERCENTILES.values())
+    return dict(zip(PERCENTILES, values, strict=True))
+
+
+def error_rate(t: Totals) -> float | None:
+    """errors / requests."""
+    return ratio(t.errors, t.calls)
+
+
+def availability(t: Totals) -> float | None:
+    """1 − error rate."""
+    rate = error_rate(t)
+    return None if rate is None else 1 - rate
+
+
+def stability(t: Totals) -> float | None:
+    """1 − the mean, over intervals (UTC minutes) with calls, of each one's pooled error rate."""
+    if not t.stability_intervals:
+        return None
+    return min(1.0, max(0.0, 1 - t.stability_sum / t.stability_intervals))
+
+
+def peak_qps(t: Totals) -> float | None:
+    """The most calls in one epoch-aligned second, summed over the group's series."""
+    return None if t.peak_calls is None else float(t.peak_calls)
+
+
+def total_cost(t: Totals) -> float | None:
+    return money(t.cost_nano) if t.cost_calls else None
+
+
+def cost_per_call(t: Totals) -> float | None:
+    """Total cost / calls that have a cost."""
+    return None if not t.cost_calls else float(Decimal(t.cost_nano) / _NANO / t.cost_calls)
+
+
+def projected_daily_cost(t: Totals, seconds: int) -> float | None:
+    """Total cost × 86,400 / seconds in range."""
+    return None if not t.cost_calls else float(Decimal(t.cost_nano) / _NANO * SECONDS_PER_DAY / seconds)
+
+
+def report_row(t: Totals, seconds: int) -> dict[str, Any]:
+    latency = percentiles(t.latency_bins)
+    ttft = percentiles(t.ttft_bins)
+    return {
+        "requests": t.calls,
+        "errors": t.errors,
+        "avg_latency_ms": ratio(t.latency_sum, t.calls),
+        "latency_ms": latency,
+        "ttft_ms": ttft,
+        "peak_qps": peak_qps(t),
+        "error_rate": error_rate(t),
+        "availability": availability(t),
+        "stability": stability(t),
+        "cost_per_call": cost_per_call(t),
+        "total_cost": total_cost(t),
+        "projected_daily_cost": projected_daily_cost(t, seconds),
+        "tokens_in": t.tokens_in,
+        "tokens_out": t.tokens_out,
+        "tokens_out_per_s": t.tokens_out / seconds,
+        "cache_hit_rate": ratio(t.cache_hits, t.cache_calls),
+        "energy_per_call_wh": ratio(t.energy_wh, t.energy_calls),
+    }
+
+
+_EMPTY_POINT: dict[str, Any] = {
+    "requests": 0,
+    "qps": None,
+    "peak_qps": None,
+    "error_rate": None,
+    "latency_ms": {"mean": None, **dict.fromkeys(PERCENTILES)},
+    "ttft_ms": {"mean": None, **dict.fromkeys(PERCENTILES)},
+    "tokens_out_per_s": None,
+    "cost": None,
+    "cost_per_call": None,
+}
+
+
+def point(t: Totals | None, seconds: int) -> dict[str, Any]:
+    """One step bucket; ``seconds`` is the part of it inside the window (qps divides by it)."""
+    if t is None or not t.calls:
+        return {
+            **_EMPTY_POINT,
+            "latency_ms": dict(_EMPTY_POINT["latency_ms"]),
+            "ttft_ms": dict(_EMPTY_POINT["ttft_ms"]),
+        }
+    return {
+        "requests": t.calls,
+        "qps": t.calls / seconds,
+        "peak_qps": peak_qps(t),
+        "error_rate": error_rate(t),
+        "latency_ms": {"mean": ratio(t.latency_sum, t.calls), **percentiles(t.latency_bins)},
+        "ttft_ms": {"mean": ratio(t.ttft_sum, t.ttft_calls), **percentiles(t.ttft_bins)},
+        "tokens_out_per_s": t.tokens_out / seconds,
+        "cost": total_cost(t),
+        "cost_per_call": cost_per_call(t),
+    }

@@ -1,0 +1,47 @@
+"""What the rollups add up to for one group over one span of time."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.rollups.levels import ADDITIVE
+
+
+@dataclass
+class Totals:
+    calls: int = 0
+    errors: int = 0
+    latency_sum: float = 0.0
+    ttft_calls: int = 0
+    ttft_sum: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    reasoning_tokens: int = 0
+    cost_nano: int = 0
+    cost_calls: int = 0
+    cache_hits: int = 0
+    cache_calls: int = 0
+    energy_wh: float = 0.0
+    energy_calls: int = 0
+    latency_max: float | None = None
+    peak_calls: int | None = None
+    latency_bins: Counter[int] = field(default_factory=Counter)
+    ttft_bins: Counter[int] = field(default_factory=Counter)
+    # The mean error rate over intervals with calls is stability_sum / stability_intervals.
+    stability_sum: float = 0.0
+    stability_intervals: int = 0
+
+    def add_sums(self, values: tuple[Any, ...]) -> None:
+        """Add a row of ADDITIVE sums (in that order) followed by latency_max."""
+        for name, value in zip(ADDITIVE, values, strict=False):
+            if value is not None:
+                setattr(self, name, getattr(self, name) + value)
+        latency_max = values[len(ADDITIVE)]
+        if latency_max is not None:
+            self.latency_max = max(self.latency_max or 0.0, float(latency_max))
+
+    def add_peak(self, peak: int | None) -> None:
+        if peak is not None:
+            self.peak_calls = max(self.peak_calls or 0, int(peak))

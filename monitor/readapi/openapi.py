@@ -1,0 +1,117 @@
+"""The read API in OpenAPI terms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from monitor.ingest.openapi import ERROR_SCHEMA
+
+_NUMBER = {"type": "number", "nullable": True}
+_PERCENTILES = {"type": "object", "properties": {p: _NUMBER for p in ("p50", "p95", "p99")}}
+_WITH_MEAN = {"type": "object", "properties": {p: _NUMBER for p in ("mean", "p50", "p95", "p99")}}
+_LABELS = {"type": "object", "additionalProperties": {"type": "string"}, "example": {"tier": "o3"}}
+_TIME = {"type": "string", "format": "date-time"}
+
+_POINT = {
+    "type": "object",
+    "properties": {
+        "t": _TIME,
+        "requests": {"type": "integer"},
+        "qps": _NUMBER,
+        "peak_qps": _NUMBER,
+        "error_rate": _NUMBER,
+        "latency_ms": _WITH_MEAN,
+        "ttft_ms": _WITH_MEAN,
+        "tokens_out_per_s": _NUMBER,
+        "cost": _NUMBER,
+        "cost_per_call": _NUMBER,
+    },
+}
+_ROW = {
+    "type": "object",
+    "properties": {
+        "labels": _LABELS,
+        "requests": {"type": "integer"},
+        "errors": {"type": "integer"},
+        "avg_latency_ms": _NUMBER,
+        "latency_ms": _PERCENTILES,
+        "ttft_ms": _PERCENTILES,
+        "peak_qps": _NUMBER,
+        "error_rate": _NUMBER,
+        "availability": _NUMBER,
+        "stability": _NUMBER,
+        "cost_per_call": _NUMBER,
+        "total_cost": _NUMBER,
+        "projected_daily_cost": _NUMBER,
+        "tokens_in": {"type": "integer"},
+        "tokens_out": {"type": "integer"},
+        "tokens_out_per_s": _NUMBER,
+        "cache_hit_rate": _NUMBER,
+        "energy_per_call_wh": _NUMBER,
+    },
+}
+_GROUP_BY = {"type": "array", "items": {"type": "string", "enum": ["tier", "model", "service", "deployment"]}}
+
+METRICS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "from": _TIME,
+        "to": _TIME,
+        "step_s": {"type": "integer"},
+        "group_by": _GROUP_BY,
+        "series": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"labels": _LABELS, "points": {"type": "array", "items": _POINT}},
+            },
+        },
+    },
+}
+REPORT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"from": _TIME, "to": _TIME, "group_by": _GROUP_BY, "rows": {"type": "array", "items": _ROW}},
+}
+
+
+def _errors() -> dict[int, OpenApiResponse]:
+    return {
+        400: OpenApiResponse(ERROR_SCHEMA, description="A bad or unknown parameter, a bad range or step."),
+        401: OpenApiResponse(ERROR_SCHEMA, description="No key or session, or an unknown or revoked key."),
+        403: OpenApiResponse(ERROR_SCHEMA, description="The key has neither the read nor the admin scope."),
+        404: OpenApiResponse(ERROR_SCHEMA, description="`project` names no project you can read."),
+        503: OpenApiResponse(ERROR_SCHEMA, description="The database is unreachable; see Retry-After."),
+    }
+
+
+METRICS_RESPONSES = {200: OpenApiResponse(METRICS_SCHEMA, description="One series per group with calls."), **_errors()}
+REPORT_RESPONSES = {200: OpenApiResponse(REPORT_SCHEMA, description="One row per group with calls."), **_errors()}
+
+_TIME_HELP = "Unix seconds or RFC 3339 with an offset"
+_COMMON = [
+    OpenApiParameter("from", OpenApiTypes.STR, description=f"{_TIME_HELP}; default: an hour before `to`."),
+    OpenApiParameter("to", OpenApiTypes.STR, description=f"{_TIME_HELP}, exclusive; default and maximum: now."),
+    OpenApiParameter(
+        "group_by", OpenApiTypes.STR, description="Comma-separated from tier, model, service, deployment; default tier."
+    ),
+    *(
+        OpenApiParameter(name, OpenApiTypes.STR, many=True, description=f"Only this {name}; repeat for any of several.")
+        for name in ("tier", "model", "service", "deployment")
+    ),
+    OpenApiParameter("project", OpenApiTypes.STR, description="Project slug, for a session user with several."),
+]
+METRICS_PARAMETERS = [
+    *_COMMON,
+    OpenApiParameter(
+        "step", OpenApiTypes.INT, description="Bucket size in seconds (≥ 1, default 60, ≤ 10,000 points)."
+    ),
+]
+REPORT_PARAMETERS = [
+    *_COMMON,
+    OpenApiParameter(
+        "stability_interval", OpenApiTypes.INT, description="Stability's interval in seconds, a multiple of 60."
+    ),
+]
