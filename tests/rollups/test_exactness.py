@@ -1,0 +1,151 @@
+"""Rollups answer exactly what the raw records say: totals exact, percentiles within 1 %.
+
+Random record sets, window summaries and late records included, are posted, rolled
+up, and read back through the query layer over random ranges, with both the
+per-group rollups (grouped by one dimension) and the per-series ones.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from monitor.metrics.engine import report, timeseries
+from monitor.metrics.query import Query, Window
+from monitor.projects.models import ApiKey
+from monitor.projects.services import create_project
+from monitor.rollups.claim import roll_up_pending
+from tests.conftest import post_records
+from tests.rollups.oracle import close, exact
+
+NOW = int(time.time())
+_slugs = itertools.count()
+
+TIERS = ["o3", "4o", "o4-mini", "custom"]
+# Each example posts, rolls up and queries a real database: slow, and shares the db fixture.
+SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+SERVICES = ["svc-a", "svc-b"]
+
+
+@st.composite
+def a_record(draw: st.DrawFn, base: int) -> dict[str, Any]:
+    ts = base + draw(st.integers(0, 3 * 3600)) + draw(st.sampled_from([0.0, 0.25, 0.999999]))
+    rec: dict[str, Any] = {
+        "ts": ts,
+        "service": draw(st.sampled_from(SERVICES)),
+        "tier": draw(st.sampled_from(TIERS)),
+        "latency_ms": draw(st.one_of(st.floats(0.5, 30_000, allow_nan=False), st.just(0.0))),
+    }
+    if draw(st.booleans()):
+        rec["ttft_ms"] = rec["latency_ms"] * draw(st.floats(0, 1))
+    if draw(st.booleans()):
+        rec["tokens_in"] = draw(st.integers(0, 5000))
+        rec["tokens_out"] = draw(st.integers(0, 2000))
+    if draw(st.integers(0, 9)) == 0:
+        rec["cost"] = draw(st.floats(0, 3)).__round__(6)
+    if draw(st.integers(0, 4)) == 0:
+        count = draw(st.integers(1, 50))
+        rec.update(count=count, window_s=60, errors=draw(st.integers(0, count)))
+    elif draw(st.integers(0, 5)) == 0:
+        rec["status"] = "error"
+    return rec
+
+
+def _project() -> tuple[int, str]:
+    project = create_project(f"prop-{next(_slugs)}")
+    return project.pk, ApiKey.issue(project, "ingest")[1]
+
+
+def _check_report(
+    project_id: int, records: list[dict[str, Any]], start: int, end: int, group_by: tuple[str, ...]
+) -> None:
+    query = Query(project_id=project_id, window=Window(start, end), group_by=group_by)
+    rows = {tuple(row["labels"].values()): row for row in report(query)}
+    keys = {tuple(r[d] for d in group_by) for r in records if start <= int(r["ts"] // 1) < end}
+    assert set(rows) == keys
+    for key, row in rows.items():
+        mine = [r for r in records if tuple(r[d] for d in group_by) == key]
+        want = exact(mine, start, end)
+        assert row["requests"] == want.requests
+        assert row["errors"] == want.errors
+        assert row["tokens_in"] == want.tokens_in and row["tokens_out"] == want.tokens_out
+        assert row["total_cost"] == (float(want.cost_nano) / 1e9 if want.cost_calls else None) or close(
+            row["total_cost"], want.cost_nano / 1e9, 1e-15
+        )
+        assert row["peak_qps"] == want.peak
+        assert close(row["stability"], want.stability, 1e-9)
+        for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+            assert close(row["latency_ms"][name], want.percentile(want.latencies, q), 0.01), (name, row, key)
+            assert close(row["ttft_ms"][name], want.percentile(want.ttfts, q), 0.01), (name, key)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_reports_equal_the_exact_figures_over_any_range(db, data):
+    base = NOW - data.draw(st.integers(3 * 3600 + 60, 5 * 86_400))
+    first = data.draw(st.lists(a_record(base), min_size=1, max_size=150))
+    late = data.draw(st.lists(a_record(base), max_size=50))  # posted after the first ones are rolled up
+    project_id, key = _project()
+    client = Client()
+    assert post_records(client, key, first).status_code == 202
+    roll_up_pending()
+    if late:
+        assert post_records(client, key, late).status_code == 202
+        roll_up_pending()
+    records = first + late
+    seconds = sorted(int(r["ts"] // 1) for r in records)
+    start = data.draw(st.integers(seconds[0] - 90, seconds[-1]))
+    end = data.draw(st.integers(start + 1, seconds[-1] + 4000))
+    for group_by in (("tier",), ("tier", "service"), ()):
+        _check_report(project_id, records, start, end, group_by)
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_time_series_points_equal_the_exact_figures_of_their_buckets(db, data):
+    base = NOW - data.draw(st.integers(3 * 3600 + 60, 2 * 86_400))
+    records = data.draw(st.lists(a_record(base), min_size=1, max_size=40))
+    project_id, key = _project()
+    assert post_records(Client(), key, records).status_code == 202
+    roll_up_pending()
+    step = data.draw(st.sampled_from([1, 7, 60, 90, 300, 3600]))
+    seconds = sorted(int(r["ts"] // 1) for r in records)
+    start = data.draw(st.integers(seconds[0] - 30, seconds[-1]))
+    end = min(start + step * data.draw(st.integers(1, 40)), NOW)
+    query = Query(project_id=project_id, window=Window(start, end), group_by=("tier",), step=step)
+    for series in timeseries(query):
+        mine = [r for r in records if r["tier"] == series["labels"]["tier"]]
+        assert series["points"][0]["t"] == start
+        for p in series["points"]:
+            bucket_start = p["t"] - p["t"] % step
+            want = exact(mine, max(bucket_start, start), min(bucket_start + step, end))
+            assert p["requests"] == want.requests
+            assert p["peak_qps"] == want.peak
+            assert close(p["latency_ms"]["p95"], want.percentile(want.latencies, 0.95), 0.01)
+
+
+def test_percentiles_of_a_thousand_calls_are_within_one_percent(db):
+    project_id, key = _project()
+    base = NOW - 7200
+    latencies = [float(n) for n in range(1, 1001)]
+    records = [
+        {"ts": base + n % 600, "service": "s", "tier": "4o", "latency_ms": lat, "ttft_ms": lat / 2}
+        for n, lat in enumerate(latencies)
+    ]
+    assert post_records(Client(), key, records).status_code == 202
+    roll_up_pending()
+    (row,) = report(Query(project_id=project_id, window=Window(base, base + 3600)))
+    assert row["requests"] == 1000
+    for name, wanted in (("p50", 500), ("p95", 950), ("p99", 990)):
+        assert close(row["latency_ms"][name], wanted, 0.01), (name, row["latency_ms"])
+        assert close(row["ttft_ms"][name], wanted / 2, 0.01), (name, row["ttft_ms"])
+    assert row["avg_latency_ms"] == sum(latencies) / 1000
