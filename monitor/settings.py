@@ -134,7 +134,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 RAW_RETENTION_DAYS = env_int("RAW_RETENTION_DAYS", 7, minimum=1)
 # Per-second rollups (exact peak QPS, sub-minute steps) are kept this long; they must
 # outlive the raw records, since a record may arrive up to RAW_RETENTION_DAYS late.
-FINE_RETENTION_DAYS = env_int("FINE_RETENTION_DAYS", max(RAW_RETENTION_DAYS, 7) + 1, minimum=RAW_RETENTION_DAYS + 1)
+# At least 8 days: peak QPS is exact for at least the last 7 (whole) days.
+_FINE_MINIMUM = max(RAW_RETENTION_DAYS + 1, 8)
+FINE_RETENTION_DAYS = env_int("FINE_RETENTION_DAYS", _FINE_MINIMUM, minimum=_FINE_MINIMUM)
 # Records per second per key; 0 = no limit.
 INGEST_RATE_LIMIT = env_int("INGEST_RATE_LIMIT", 0, minimum=0)
 # How long a key lookup is cached; a revoked key stops working within this time.

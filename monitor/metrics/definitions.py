@@ -70,6 +70,11 @@ def projected_daily_cost(t: Totals, seconds: int) -> float | None:
     return None if not t.cost_calls else float(Decimal(t.cost_nano) / _NANO * SECONDS_PER_DAY / seconds)
 
 
+def tokens_out_per_s(t: Totals, seconds: int) -> float | None:
+    """Output tokens / seconds in range (over the calls that report them)."""
+    return t.tokens_out / seconds if t.tokens_out_calls else None
+
+
 def report_row(t: Totals, seconds: int) -> dict[str, Any]:
     latency = percentiles(t.latency_bins)
     ttft = percentiles(t.ttft_bins)
@@ -86,9 +91,9 @@ def report_row(t: Totals, seconds: int) -> dict[str, Any]:
         "cost_per_call": cost_per_call(t),
         "total_cost": total_cost(t),
         "projected_daily_cost": projected_daily_cost(t, seconds),
-        "tokens_in": t.tokens_in,
-        "tokens_out": t.tokens_out,
-        "tokens_out_per_s": t.tokens_out / seconds,
+        "tokens_in": t.tokens_in if t.tokens_in_calls else None,
+        "tokens_out": t.tokens_out if t.tokens_out_calls else None,
+        "tokens_out_per_s": tokens_out_per_s(t, seconds),
         "cache_hit_rate": ratio(t.cache_hits, t.cache_calls),
         "energy_per_call_wh": ratio(t.energy_wh, t.energy_calls),
     }
@@ -122,7 +127,7 @@ def point(t: Totals | None, seconds: int) -> dict[str, Any]:
         "error_rate": error_rate(t),
         "latency_ms": {"mean": ratio(t.latency_sum, t.calls), **percentiles(t.latency_bins)},
         "ttft_ms": {"mean": ratio(t.ttft_sum, t.ttft_calls), **percentiles(t.ttft_bins)},
-        "tokens_out_per_s": t.tokens_out / seconds,
+        "tokens_out_per_s": tokens_out_per_s(t, seconds),
         "cost": total_cost(t),
         "cost_per_call": cost_per_call(t),
     }

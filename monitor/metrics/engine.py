@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from monitor.timeutil import rfc3339
+
 from .definitions import point, report_row
 from .fetch import Cells, add_peaks, add_sketches, add_stability, add_totals
 from .groups import Grouping, resolve
@@ -57,6 +59,6 @@ def timeseries(query: Query) -> list[dict[str, Any]]:
         points = []
         for start in starts:
             covered = min(start + step, window.end) - max(start, window.start)
-            points.append({"t": max(start, window.start), **point(cells.get((g, start)), covered)})
+            points.append({"t": rfc3339(max(start, window.start)), **point(cells.get((g, start)), covered)})
         series.append({"labels": grouping.groups[g].labels, "points": points})
     return _sorted(series)

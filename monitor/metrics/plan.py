@@ -43,7 +43,8 @@ def fine_cutoff(now: float | None = None) -> int:
     return (current // day - settings.FINE_RETENTION_DAYS + 1) * day
 
 
-def _past_fine_retention(pieces: list[Piece], cutoff: int) -> list[Piece]:
+def past_fine_retention(pieces: list[Piece], cutoff: int) -> list[Piece]:
+    """Second pieces older than the per-second rollups, widened to whole minutes."""
     out: list[Piece] = []
     for piece in pieces:
         if piece.level is SECOND and piece.start < cutoff:
@@ -59,4 +60,4 @@ def _past_fine_retention(pieces: list[Piece], cutoff: int) -> list[Piece]:
 def plan(start: int, end: int, step: int | None = None, now: float | None = None) -> list[Piece]:
     """Pieces for [start, end); with a step, only levels whose buckets nest in its buckets."""
     levels = tuple(reversed([lvl for lvl in LEVELS if step is None or step % lvl.seconds == 0]))
-    return _past_fine_retention(cover(start, end, levels), fine_cutoff(now))
+    return past_fine_retention(cover(start, end, levels), fine_cutoff(now))

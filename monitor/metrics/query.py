@@ -71,12 +71,12 @@ def parse_time(field_name: str, raw: str) -> float:
 
 
 def parse_window(raw_from: str | None, raw_to: str | None, now: float | None = None) -> Window:
-    """``to`` in the future is clipped to now; a call belongs to second ⌊ts⌋, so bounds
-    are rounded up to whole seconds (``from`` 10.5 starts with second 11)."""
+    """``to`` in the future is clipped to now. A call belongs to second ⌊ts⌋, so the
+    window is widened to whole seconds: every second it touches is in."""
     current = time.time() if now is None else now
     end = min(parse_time("to", raw_to), current) if raw_to else current
     start = parse_time("from", raw_from) if raw_from else end - DEFAULT_RANGE_S
-    window = Window(math.ceil(start), math.ceil(end))
+    window = Window(math.floor(start), math.ceil(end))
     if window.start >= window.end:
         raise ParamError("from", "must be before to (after clipping to to now)")
     if window.seconds > MAX_RANGE_S:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from monitor.rollups.levels import ADDITIVE
@@ -17,7 +18,9 @@ class Totals:
     ttft_calls: int = 0
     ttft_sum: float = 0.0
     tokens_in: int = 0
+    tokens_in_calls: int = 0
     tokens_out: int = 0
+    tokens_out_calls: int = 0
     reasoning_tokens: int = 0
     cost_nano: int = 0
     cost_calls: int = 0
@@ -37,7 +40,8 @@ class Totals:
         """Add a row of ADDITIVE sums (in that order) followed by latency_max."""
         for name, value in zip(ADDITIVE, values, strict=False):
             if value is not None:
-                setattr(self, name, getattr(self, name) + value)
+                # numeric sums come back as Decimal: they are whole numbers
+                setattr(self, name, getattr(self, name) + (int(value) if isinstance(value, Decimal) else value))
         latency_max = values[len(ADDITIVE)]
         if latency_max is not None:
             self.latency_max = max(self.latency_max or 0.0, float(latency_max))

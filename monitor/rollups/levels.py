@@ -49,7 +49,9 @@ ADDITIVE = (
     "ttft_calls",
     "ttft_sum",
     "tokens_in",
+    "tokens_in_calls",
     "tokens_out",
+    "tokens_out_calls",
     "reasoning_tokens",
     "cost_nano",
     "cost_calls",
@@ -60,7 +62,11 @@ ADDITIVE = (
 )
 
 _FLOAT_COLUMNS = {"latency_sum", "ttft_sum", "energy_wh"}
+# Sums a single record can push past 2^63 (costs, token counts): kept exact as numeric.
+_NUMERIC_COLUMNS = {"tokens_in", "tokens_out", "reasoning_tokens", "cost_nano"}
 
 
 def sql_type(column: str) -> str:
-    return "double precision" if column in _FLOAT_COLUMNS else "bigint"
+    if column in _FLOAT_COLUMNS:
+        return "double precision"
+    return "numeric" if column in _NUMERIC_COLUMNS else "bigint"

@@ -14,8 +14,8 @@ SEED_PRICE_NANO = {"o3": 150_000_000, "4o": 80_000_000, "o4-mini": 30_000_000}
 class Exact:
     requests: int
     errors: int
-    tokens_in: int
-    tokens_out: int
+    tokens_in: int | None
+    tokens_out: int | None
     cost_nano: int
     cost_calls: int
     latencies: list[float]
@@ -41,7 +41,7 @@ class Exact:
 
 def exact(records: list[dict[str, Any]], start: int, end: int) -> Exact:
     """Figures over the calls whose second ⌊ts⌋ is in [start, end)."""
-    out = Exact(0, 0, 0, 0, 0, 0, [], [], Counter(), defaultdict(lambda: [0, 0]))
+    out = Exact(0, 0, None, None, 0, 0, [], [], Counter(), defaultdict(lambda: [0, 0]))
     for rec in records:
         second = math.floor(rec["ts"])
         if not start <= second < end:
@@ -50,8 +50,10 @@ def exact(records: list[dict[str, Any]], start: int, end: int) -> Exact:
         errors = rec.get("errors", 0) if "count" in rec else (1 if rec.get("status") == "error" else 0)
         out.requests += calls
         out.errors += errors
-        out.tokens_in += rec.get("tokens_in") or 0
-        out.tokens_out += rec.get("tokens_out") or 0
+        if rec.get("tokens_in") is not None:
+            out.tokens_in = (out.tokens_in or 0) + rec["tokens_in"]
+        if rec.get("tokens_out") is not None:
+            out.tokens_out = (out.tokens_out or 0) + rec["tokens_out"]
         if "cost" in rec:
             out.cost_nano += round(rec["cost"] * 1_000_000_000)
             out.cost_calls += calls

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import datetime
 from typing import Any
 
 from django.test import Client
@@ -20,6 +21,7 @@ from monitor.metrics.query import Query, Window
 from monitor.projects.models import ApiKey
 from monitor.projects.services import create_project
 from monitor.rollups.claim import roll_up_pending
+from monitor.timeutil import rfc3339
 from tests.conftest import post_records
 from tests.rollups.oracle import close, exact
 
@@ -124,9 +126,10 @@ def test_time_series_points_equal_the_exact_figures_of_their_buckets(db, data):
     query = Query(project_id=project_id, window=Window(start, end), group_by=("tier",), step=step)
     for series in timeseries(query):
         mine = [r for r in records if r["tier"] == series["labels"]["tier"]]
-        assert series["points"][0]["t"] == start
+        assert series["points"][0]["t"] == rfc3339(start)
         for p in series["points"]:
-            bucket_start = p["t"] - p["t"] % step
+            t = int(datetime.fromisoformat(p["t"]).timestamp())
+            bucket_start = t - t % step
             want = exact(mine, max(bucket_start, start), min(bucket_start + step, end))
             assert p["requests"] == want.requests
             assert p["peak_qps"] == want.peak
