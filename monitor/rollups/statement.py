@@ -169,7 +169,7 @@ gup_{level.name} AS (
     return "".join(parts)
 
 
-def _build() -> str:
+def _build(source: str) -> str:
     sums = _SEP.join(
         [
             "sum(calls)::bigint AS calls",
@@ -193,10 +193,9 @@ def _build() -> str:
     )
     head = f"""
 WITH r AS MATERIALIZED (
-  SELECT series_id, ts_us / 1000000 AS sec, calls, errors, latency_ms, ttft_ms, tokens_in, tokens_out,
-    reasoning_tokens, cost_nano, energy_wh, cache_hits
-  FROM raw_records
-  WHERE batch_id = ANY(%(batches)s) AND ts_us >= %(low)s AND ts_us <= %(high)s
+  SELECT rr.series_id, rr.ts_us / 1000000 AS sec, rr.calls, rr.errors, rr.latency_ms, rr.ttft_ms, rr.tokens_in,
+    rr.tokens_out, rr.reasoning_tokens, rr.cost_nano, rr.energy_wh, rr.cache_hits
+  {source}
 ),
 d_1s AS MATERIALIZED (
   SELECT series_id, sec AS bucket,
@@ -215,4 +214,13 @@ k_1s AS MATERIALIZED (
 
 
 # psycopg placeholders are %(name)s: the modulo operator must be written %%.
-ROLLUP_SQL = _build().replace(" % ", " %% ")
+# The claimed batches' rows (their times bound the partitions to read).
+ROLLUP_SQL = _build(
+    "FROM raw_records rr WHERE rr.batch_id = ANY(%(batches)s) AND rr.ts_us >= %(low)s AND rr.ts_us <= %(high)s"
+).replace(" % ", " %% ")
+# A time range rebuilt from scratch: only batches already counted (the rest will be
+# counted by the rollup worker, on top), optionally of one project's series.
+REROLL_SQL = _build(
+    "FROM raw_records rr JOIN store_ingestbatch b ON b.id = rr.batch_id AND b.rolled_up_at IS NOT NULL "
+    "WHERE rr.ts_us >= %(low)s AND rr.ts_us < %(high)s AND (%(project)s::int IS NULL OR b.project_id = %(project)s)"
+).replace(" % ", " %% ")
