@@ -16,6 +16,7 @@ from monitor.timeutil import parse_rfc3339_us
 DIMENSIONS = ("tier", "model", "service", "deployment")
 MAX_RANGE_S = 400 * 86_400
 MAX_POINTS = 10_000
+EARLIEST = -62_135_596_800  # 0001-01-01T00:00:00Z: response times cannot go further back
 DEFAULT_RANGE_S = 3_600
 DEFAULT_STEP_S = 60
 
@@ -72,11 +73,14 @@ def parse_time(field_name: str, raw: str) -> float:
 
 def parse_window(raw_from: str | None, raw_to: str | None, now: float | None = None) -> Window:
     """``to`` in the future is clipped to now. A call belongs to second ⌊ts⌋, so the
-    window is widened to whole seconds: every second it touches is in."""
-    current = time.time() if now is None else now
-    end = min(parse_time("to", raw_to), current) if raw_to else current
-    start = parse_time("from", raw_from) if raw_from else end - DEFAULT_RANGE_S
-    window = Window(math.floor(start), math.ceil(end))
+    window is widened to whole seconds: every (finished) second it touches is in."""
+    # The second now is in has not finished: windows end at the last whole second.
+    last = math.floor(time.time() if now is None else now)
+    end = min(math.ceil(parse_time("to", raw_to)), last) if raw_to else last
+    start = math.floor(parse_time("from", raw_from)) if raw_from else end - DEFAULT_RANGE_S
+    if start < EARLIEST:
+        raise ParamError("from", "is before the year 1")
+    window = Window(start, end)
     if window.start >= window.end:
         raise ParamError("from", "must be before to (after clipping to to now)")
     if window.seconds > MAX_RANGE_S:
