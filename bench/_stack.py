@@ -24,10 +24,11 @@ from monitor.devservers.state import free_port, read_state  # noqa: E402
 class Stack:
     """`python -m monitor.devservers run` in a scratch folder; stopped on exit."""
 
-    def __init__(self, demo: bool = True) -> None:
+    def __init__(self, demo: bool = True, roles: str = "web,worker,beat") -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="tierwatch-bench-"))
         self.port = free_port()
         self.demo = demo
+        self.roles = roles
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -39,7 +40,7 @@ class Stack:
         self.log = open(self.folder / "stack.log", "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "monitor.devservers", "run", "--port", str(self.port), "--demo", str(int(self.demo)),
-             "--var", str(self.folder)],
+             "--var", str(self.folder), "--roles", self.roles],
             cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 180
@@ -64,6 +65,22 @@ class Stack:
         state = read_state(self.folder)
         assert state is not None
         return state.database_url
+
+    @property
+    def redis_url(self) -> str:
+        state = read_state(self.folder)
+        assert state is not None
+        return state.redis_url
+
+    def start_workers(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
+        """A Celery worker on the stack's database and broker (for a stack run without one)."""
+        env = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
+               "TIERWATCH_VAR_DIR": str(self.folder)}  # fmt: skip
+        log = open(self.folder / "worker.log", "wb")  # noqa: SIM115 - handed to the worker process
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "monitor", "worker", "-l", "warning", "-c", str(concurrency)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
 
     def __exit__(self, *exc: object) -> None:
         if self.process and self.process.poll() is None:

@@ -13,11 +13,9 @@ same database (same batch size, same concurrency), and the ratio of the two.
 from __future__ import annotations
 
 import argparse
-import gzip
 import http.client
 import multiprocessing as mp
 import os
-import random
 import statistics
 import sys
 import time
@@ -28,45 +26,22 @@ from urllib.parse import urlsplit
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stack import Stack, connect
+from _stack import Stack, connect  # also puts the repository on sys.path
+from workload import stream
 
-TIERS = {"o3": (800, 1200, 40), "4o": (300, 500, 80), "o4-mini": (120, 200, 150)}
-SERVICES = ["support-bot", "mobile-assistant", "research", "moderation"]
 Results: TypeAlias = "mp.Queue[Any]"  # per-process result tuples
 
 
-def make_batches(count: int, size: int, seed: int = 7) -> list[bytes]:
-    """Realistic, distinct gzip'd batches: 3 tiers × 4 services × 2 deployments, errors, summaries."""
-    rng = random.Random(seed)
-    now = time.time()
-    batches = []
-    for _ in range(count):
-        records = []
-        for _ in range(size):
-            tier = rng.choice(list(TIERS))
-            low, high, speed = TIERS[tier]
-            ttft = rng.uniform(low, high)
-            tokens_out = rng.randint(20, 600)
-            rec = {
-                "ts": now - rng.uniform(0, 3600),
-                "service": rng.choice(SERVICES),
-                "tier": tier,
-                "model": f"{tier}-2025-04-16",
-                "deployment": rng.choice(["cloud-east", "edge"]),
-                "latency_ms": round(ttft + tokens_out / speed * 1000, 3),
-                "ttft_ms": round(ttft, 3),
-                "tokens_in": rng.randint(50, 4000),
-                "tokens_out": tokens_out,
-            }
-            if rng.random() < 0.01:
-                rec["status"] = "error"
-                rec["error_type"] = rng.choice(["timeout", "rate_limited", "http_500"])
-            records.append(rec)
-        batches.append(gzip.compress(orjson.dumps({"records": records}), compresslevel=6))
-    return batches
+def make_batches(count: int, size: int) -> list[bytes]:
+    """Distinct gzip'd batches of realistic calls spread over the last hour."""
+    return stream(count * size, size, time.time() - 3600, count * size / 3500)
 
 
-def client(url: str, key: str, batches: list[bytes], deadline: float, offset: int, out: Results) -> None:
+def client(
+    url: str, key: str, batches: list[bytes], deadline: float | None, offset: int, stride: int, out: Results
+) -> None:
+    """Post batches from ``offset`` on, every ``stride``-th: round and round until ``deadline``,
+    or each once when there is none."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
     headers = {
@@ -77,9 +52,9 @@ def client(url: str, key: str, batches: list[bytes], deadline: float, offset: in
     latencies: list[float] = []
     accepted = failures = 0
     i = offset
-    while time.monotonic() < deadline:
+    while (time.monotonic() < deadline) if deadline is not None else i < len(batches):
         body = batches[i % len(batches)]
-        i += 1
+        i += stride
         started = time.perf_counter()
         conn.request("POST", "/api/v1/records", body=body, headers=headers)
         response = conn.getresponse()
@@ -93,12 +68,19 @@ def client(url: str, key: str, batches: list[bytes], deadline: float, offset: in
 
 
 def run_clients(
-    url: str, key: str, batches: list[bytes], clients: int, duration: float
+    url: str, key: str, batches: list[bytes], clients: int, duration: float | None
 ) -> tuple[int, int, list[float], float]:
+    """Post from ``clients`` processes for ``duration`` s, or every batch once (in order) when None."""
     queue: Results = mp.Queue()
     start = time.monotonic()
-    deadline = start + duration
-    procs = [mp.Process(target=client, args=(url, key, batches, deadline, n * 7, queue)) for n in range(clients)]
+    deadline = None if duration is None else start + duration
+    if deadline is None:
+        jobs = [(n, clients) for n in range(clients)]
+    else:
+        jobs = [(n * 7 % len(batches), 1) for n in range(clients)]
+    procs = [
+        mp.Process(target=client, args=(url, key, batches, deadline, offset, stride, queue)) for offset, stride in jobs
+    ]
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]

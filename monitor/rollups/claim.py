@@ -38,6 +38,8 @@ def roll_up_once(max_batches: int = MAX_BATCHES, max_records: int = MAX_RECORDS)
     """Roll up the oldest pending batches nobody else holds; nothing to do gives zeros."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [REROLL_LOCK_ID])
+        # Room to keep a claim's rows and hash tables in memory, not in temp files.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(
             """
             SELECT id, records, min_ts_us, max_ts_us FROM store_ingestbatch

@@ -19,17 +19,19 @@ _SEP = ",\n    "
 def _series_delta(level: Level) -> str:
     if level is SECOND:
         return ""
+    # Each level is built from the one below it, which is already much smaller than the raw rows.
+    below = LEVELS[LEVELS.index(level) - 1].name
     sums = _SEP.join(f"sum({c})::{sql_type(c)} AS {c}" for c in ADDITIVE)
     return f"""
-d_{level.name} AS (
+d_{level.name} AS MATERIALIZED (
   SELECT series_id, bucket - bucket % {level.seconds} AS bucket,
     {sums},
     max(latency_max) AS latency_max
-  FROM d_1s GROUP BY 1, 2
+  FROM d_{below} GROUP BY 1, 2
 ),
-k_{level.name} AS (
+k_{level.name} AS MATERIALIZED (
   SELECT series_id, bucket - bucket % {level.seconds} AS bucket, kind, bin, sum(n)::bigint AS n
-  FROM k_1s GROUP BY 1, 2, 3, 4
+  FROM k_{below} GROUP BY 1, 2, 3, 4
 ),"""
 
 
