@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
+import psycopg
 from django.db import OperationalError, connection, transaction
 
 from .retention import SECOND_PARTITIONS, ensure_second_partitions_for
@@ -60,10 +62,24 @@ def roll_up_once(max_batches: int = MAX_BATCHES, max_records: int = MAX_RECORDS)
         ids = [row[0] for row in chosen]
         low, high = min(row[2] for row in chosen), max(row[3] for row in chosen)
         _ensure_second_partitions(low // 1_000_000, high // 1_000_000)
-        cursor.execute(ROLLUP_SQL, {"batches": ids, "low": low, "high": high})
-        records, calls = cursor.fetchone()
+        records, calls = _execute_prepared(ROLLUP_SQL, {"batches": ids, "low": low, "high": high})
         cursor.execute("UPDATE store_ingestbatch SET rolled_up_at = now() WHERE id = ANY(%s)", [ids])
     return Claimed(len(ids), records, calls)
+
+
+def _execute_prepared(sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
+    """Run the rollup statement as a server-side prepared statement.
+
+    Planning its forty CTEs costs about 4 ms, as much as rolling up a thousand
+    records: prepared once per connection, it is planned once. Django's cursors bind
+    parameters client-side, which cannot prepare, so this uses psycopg's own cursor
+    on Django's connection (and so inside its transaction).
+    """
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        row = cursor.fetchone()
+    assert row is not None
+    return tuple(row)
 
 
 _known_days: set[object] = set()
@@ -78,8 +94,17 @@ def _ensure_second_partitions(low_s: int, high_s: int) -> None:
     _known_days.update({first, last})
 
 
-def roll_up_pending(time_budget_s: float = 10.0) -> Claimed:
-    """Roll up until nothing is pending or the time budget is spent."""
+# A claim this small means ingest is trickling in: wait a moment for more, since a
+# statement's fixed cost is better spread over many batches (freshness allows it).
+SMALL_CLAIM_BATCHES = 8
+GATHER_PAUSE_S = 0.25
+
+
+def roll_up_pending(time_budget_s: float = 10.0, gather_pause_s: float = 0.0) -> Claimed:
+    """Roll up until nothing is pending or the time budget is spent.
+
+    With ``gather_pause_s``, a small claim is followed by that pause before the next.
+    """
     deadline = time.monotonic() + time_budget_s
     batches = records = calls = 0
     while time.monotonic() < deadline:
@@ -94,4 +119,6 @@ def roll_up_pending(time_budget_s: float = 10.0) -> Claimed:
         if claimed.batches == 0:
             break
         batches, records, calls = batches + claimed.batches, records + claimed.records, calls + claimed.calls
+        if claimed.batches < SMALL_CLAIM_BATCHES and gather_pause_s:
+            time.sleep(gather_pause_s)
     return Claimed(batches, records, calls)

@@ -15,7 +15,7 @@ import redis
 from celery import shared_task
 from django.conf import settings
 
-from .claim import MAX_RECORDS, roll_up_pending
+from .claim import GATHER_PAUSE_S, MAX_RECORDS, roll_up_pending
 from .retention import drop_expired_second_partitions, ensure_second_partitions
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def kick() -> None:
 
 @shared_task(ignore_result=True)
 def roll_up(time_budget_s: float = 10.0) -> dict[str, int]:
-    claimed = roll_up_pending(time_budget_s)
+    claimed = roll_up_pending(time_budget_s, GATHER_PAUSE_S)
     if claimed.records >= MAX_RECORDS:
         # A backlog: let another worker process join in while this one goes on.
         roll_up.delay(time_budget_s)
