@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Ingest throughput: gzip'd 1,000-record batches from concurrent clients, against raw COPY.
 
-    bench/ingest [--url URL --key KEY --database-url URL] [--duration 30] [--clients 6]
+    bench/ingest [--url URL --key KEY --database-url URL] [--records 5000000] [--clients 8]
 
 Without --url it starts everything `make run` starts (embedded PostgreSQL with
-fsync and synchronous_commit on, Redis, gunicorn, worker, beat, demo generator)
-in a scratch folder. It prints records/s, request latency p50/p99, the rate of
-a plain COPY of the same rows into a scratch table with the same columns in the
-same database (same batch size, same concurrency), and the ratio of the two.
+fsync and synchronous_commit on, Redis, gunicorn, the Celery worker rolling up
+what arrives, beat, the demo generator) in a scratch folder. The load is live
+traffic: a time-ordered stream of realistic calls (as a fleet at --traffic calls/s
+would send them), each batch posted once, gzip'd, from concurrent clients.
+It prints records/s, request latency p50/p99, the rate of a plain COPY of the
+same rows into a scratch table with the same columns in the same database (same
+batch size, same concurrency), and the ratio of the two.
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ from workload import stream
 Results: TypeAlias = "mp.Queue[Any]"  # per-process result tuples
 
 
-def make_batches(count: int, size: int) -> list[bytes]:
-    """Distinct gzip'd batches of realistic calls spread over the last hour."""
-    return stream(count * size, size, time.time() - 3600, count * size / 3500)
+def live_traffic(records: int, size: int, calls_per_s: float) -> list[bytes]:
+    """gzip'd batches of a fleet's calls, in time order, ending a minute ago."""
+    return stream(records, size, time.time() - records / calls_per_s - 60, calls_per_s)
 
 
 def client(
@@ -159,6 +162,11 @@ def _one(conn: Any, query: str) -> Any:
     return row[0]
 
 
+def _one_value(database_url: str, query: str) -> Any:
+    with connect(database_url) as conn:
+        return _one(conn, query)
+
+
 def settings_line(database_url: str) -> str:
     with connect(database_url) as conn:
         values = [_one(conn, f"SHOW {name}") for name in ("fsync", "synchronous_commit", "wal_level")]
@@ -167,14 +175,22 @@ def settings_line(database_url: str) -> str:
 
 
 def bench(url: str, key: str, database_url: str, args: argparse.Namespace) -> None:
-    print(f"preparing {args.distinct} distinct batches of {args.batch} records ...", flush=True)
-    batches = make_batches(args.distinct, args.batch)
-    print(f"warming up ({args.warmup:.0f} s) ...", flush=True)
-    run_clients(url, key, batches, args.clients, args.warmup)
-    print(
-        f"ingest: {args.clients} clients × gzip'd {args.batch}-record batches for {args.duration:.0f} s ...", flush=True
+    print(f"preparing {args.records:,} records of live traffic in {args.batch}-record batches ...", flush=True)
+    warmup = live_traffic(args.records // 20, args.batch, args.traffic)
+    batches = live_traffic(args.records, args.batch, args.traffic)
+    print("warming up ...", flush=True)
+    run_clients(url, key, warmup, args.clients, None)
+    print(f"ingest: {args.clients} clients posting each batch once ...", flush=True)
+    accepted, failures, latencies, elapsed = run_clients(url, key, batches, args.clients, None)
+    backlog = _one_value(
+        database_url, "SELECT coalesce(sum(records), 0) FROM store_ingestbatch WHERE rolled_up_at IS NULL"
     )
-    accepted, failures, latencies, elapsed = run_clients(url, key, batches, args.clients, args.duration)
+    # Let the rollup worker finish before the reference, so it does not slow the COPY down.
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and _one_value(
+        database_url, "SELECT count(*) FROM store_ingestbatch WHERE rolled_up_at IS NULL"
+    ):
+        time.sleep(0.5)
     rate = accepted / elapsed
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
@@ -189,6 +205,7 @@ def bench(url: str, key: str, database_url: str, args: argparse.Namespace) -> No
     print(f"cpu: {os.cpu_count()} cores; postgres: {settings_line(database_url)}")
     print(f"ingest     {rate:>10,.0f} records/s  ({len(latencies) / elapsed:,.0f} requests/s, {failures} failed)")
     print(f"latency    p50 {p50:.1f} ms   p99 {p99:.1f} ms   per {args.batch}-record request")
+    print(f"rollups    {backlog:,} records not yet rolled up when the last batch was acknowledged")
     print(f"raw COPY   {rates['text']:>10,.0f} rows/s text format, {rates['binary']:,.0f} rows/s binary format")
     print(f"ratio      {rate / best:.2f} of raw COPY (the faster format, {best:,.0f} rows/s)")
 
@@ -198,12 +215,11 @@ def main() -> None:
     parser.add_argument("--url", help="a running Tierwatch (default: start one)")
     parser.add_argument("--key", help="an ingest key for --url")
     parser.add_argument("--database-url", help="its database, for the COPY reference")
-    parser.add_argument("--duration", type=float, default=30)
-    parser.add_argument("--warmup", type=float, default=5)
+    parser.add_argument("--records", type=int, default=5_000_000, help="enough for 30 s and more")
+    parser.add_argument("--traffic", type=float, default=150_000, help="calls/s of the fleet the stream comes from")
     parser.add_argument("--copy-duration", type=float, default=20)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=12)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--distinct", type=int, default=60)
     args = parser.parse_args()
     if args.url:
         if not (args.key and args.database_url):

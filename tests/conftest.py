@@ -106,3 +106,12 @@ def post_records(
     if key is not None:
         extra["Authorization"] = f"Bearer {key}"
     return client.post("/api/v1/records", data=data, content_type=content_type, headers=extra)
+
+
+def roll_up_everything() -> None:
+    """What the workers do: count pending batches, then rebuild the minutes, hours and days."""
+    from monitor.rollups.claim import roll_up_pending
+    from monitor.rollups.compact import compact_pending
+
+    roll_up_pending()
+    compact_pending(grace_s=0)

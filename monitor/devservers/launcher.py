@@ -89,7 +89,10 @@ def _refuse_to_start(port: int, folder: Path) -> str | None:
     return None
 
 
-def run(port: int, demo: bool, folder: Path) -> int:
+ROLES = ("web", "worker", "beat")
+
+
+def run(port: int, demo: bool, folder: Path, roles: tuple[str, ...] = ROLES) -> int:
     from honcho.manager import Manager
 
     problem = _refuse_to_start(port, folder)
@@ -117,16 +120,13 @@ def run(port: int, demo: bool, folder: Path) -> int:
 
             manager = Manager()
             bin_dir = Path(PYTHON).parent
-            manager.add_process(
-                "web", f"{bin_dir}/gunicorn -c python:monitor.gunicorn monitor.wsgi", env=env, cwd=str(REPO_ROOT)
-            )
-            manager.add_process(
-                "worker", f"{bin_dir}/celery -A monitor worker -l info -c 2", env=env, cwd=str(REPO_ROOT)
-            )
-            beat_schedule = folder / "celerybeat-schedule"
-            manager.add_process(
-                "beat", f"{bin_dir}/celery -A monitor beat -l info -s {beat_schedule}", env=env, cwd=str(REPO_ROOT)
-            )
+            commands = {
+                "web": f"{bin_dir}/gunicorn -c python:monitor.gunicorn monitor.wsgi",
+                "worker": f"{bin_dir}/celery -A monitor worker -l info -c 2",
+                "beat": f"{bin_dir}/celery -A monitor beat -l info -s {folder / 'celerybeat-schedule'}",
+            }
+            for role in roles:
+                manager.add_process(role, commands[role], env=env, cwd=str(REPO_ROOT))
             if demo:
                 manager.add_process(
                     "demo",
@@ -187,13 +187,19 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--port", type=int, default=8000)
     run_parser.add_argument("--demo", type=int, choices=[0, 1], default=1)
     run_parser.add_argument("--var", type=Path, default=None, help="data folder (default: var/)")
+    run_parser.add_argument(
+        "--roles", default=",".join(ROLES), help="processes to run, from web,worker,beat (benchmarks run web alone)"
+    )
     test_parser = sub.add_parser("test", help="run pytest against throw-away servers (make test)")
     test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
     args, unknown = parser.parse_known_args(argv)
     if args.command == "run":
         if unknown:
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        return run(args.port, bool(args.demo), (args.var or var_dir()).resolve())
+        roles = tuple(role for role in args.roles.split(",") if role)
+        if not roles or set(roles) - set(ROLES):
+            parser.error(f"--roles takes names from {','.join(ROLES)}")
+        return run(args.port, bool(args.demo), (args.var or var_dir()).resolve(), roles)
     return test(unknown + args.pytest_args)
 
 

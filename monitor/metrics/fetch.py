@@ -15,7 +15,7 @@ from django.db import connection
 from monitor.rollups.levels import ADDITIVE, DAY, HOUR, MINUTE, SECOND, sql_type
 
 from .groups import Grouping
-from .plan import Piece, cover, fine_cutoff, past_fine_retention
+from .plan import Piece, cover, dirty_minutes, fine_cutoff, past_fine_retention
 from .totals import Totals
 
 Key = tuple[int, int]  # (group index, point start)
@@ -116,7 +116,7 @@ def add_stability(cells: Cells, grouping: Grouping, start: int, end: int, interv
         _stability_from_group_rollups(cells, grouping, start, end, project_id)
         return
     # Pool each interval's calls over the group's series, then average the rates.
-    pieces = past_fine_retention(cover(start, end, (MINUTE, SECOND)), fine_cutoff())
+    pieces = past_fine_retention(cover(start, end, (MINUTE, SECOND), dirty_minutes(start, end)), fine_cutoff())
     if grouping.dim is not None:
         params, index = _group_params(grouping, project_id)
         sql = " UNION ALL ".join(
@@ -142,7 +142,8 @@ def add_stability(cells: Cells, grouping: Grouping, start: int, end: int, interv
 def _stability_from_group_rollups(cells: Cells, grouping: Grouping, start: int, end: int, project_id: int) -> None:
     params, index = _group_params(grouping, project_id)
     selects = []
-    for piece in past_fine_retention(cover(start, end, (DAY, HOUR, MINUTE, SECOND)), fine_cutoff()):
+    levels = (DAY, HOUR, MINUTE, SECOND)
+    for piece in past_fine_retention(cover(start, end, levels, dirty_minutes(start, end)), fine_cutoff()):
         if piece.level.seconds >= 3600:  # hours and days keep the sum of their minutes' rates
             selects.append(_group_select(piece, "sum(r.stab_sum), sum(r.stab_minutes)", "0", group="1"))
         elif piece.level is MINUTE:

@@ -8,9 +8,12 @@ FINE_RETENTION_DAYS: older edges are widened to whole minutes.
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 
 from monitor.rollups.levels import LEVELS, MINUTE, SECOND, Level
 
@@ -22,8 +25,12 @@ class Piece:
     end: int
 
 
-def cover(start: int, end: int, levels: tuple[Level, ...]) -> list[Piece]:
-    """Pieces tiling [start, end); ``levels`` coarsest first, the finest must be 1 s."""
+def cover(start: int, end: int, levels: tuple[Level, ...], dirty: Sequence[int] = ()) -> list[Piece]:
+    """Pieces tiling [start, end); ``levels`` coarsest first, the finest must be 1 s.
+
+    ``dirty`` (sorted) are minutes whose coarser rollups are not rebuilt yet: a bucket
+    holding one is covered by finer levels instead, down to seconds if need be.
+    """
     if start >= end:
         return []
     for position, level in enumerate(levels):
@@ -32,8 +39,27 @@ def cover(start: int, end: int, levels: tuple[Level, ...]) -> list[Piece]:
         last = end // size * size
         if first < last:
             finer = levels[position + 1 :]
-            return [*cover(start, first, finer), Piece(level, first, last), *cover(last, end, finer)]
+            return [*cover(start, first, finer, dirty), *_clean_runs(level, first, last, finer, dirty),
+                    *cover(last, end, finer, dirty)]  # fmt: skip
     raise AssertionError("the finest level must be one second")
+
+
+def _clean_runs(level: Level, first: int, last: int, finer: tuple[Level, ...], dirty: Sequence[int]) -> list[Piece]:
+    """[first, last) at ``level``, except its dirty buckets, which finer levels cover."""
+    if level is SECOND:
+        return [Piece(level, first, last)]
+    size = level.seconds
+    stained = sorted({m - m % size for m in dirty[bisect_left(dirty, first) : bisect_left(dirty, last)]})
+    pieces: list[Piece] = []
+    at = first
+    for bucket in stained:
+        if at < bucket:
+            pieces.append(Piece(level, at, bucket))
+        pieces += cover(bucket, bucket + size, finer, dirty)
+        at = bucket + size
+    if at < last:
+        pieces.append(Piece(level, at, last))
+    return pieces
 
 
 def fine_cutoff(now: float | None = None) -> int:
@@ -57,7 +83,17 @@ def past_fine_retention(pieces: list[Piece], cutoff: int) -> list[Piece]:
     return out
 
 
+def dirty_minutes(start: int, end: int) -> list[int]:
+    """Minutes in the days of [start, end) whose coarser rollups are still to be rebuilt."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT minute FROM rollup_dirty WHERE minute >= %s AND minute < %s ORDER BY minute",
+            [start - start % 86_400, end],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def plan(start: int, end: int, step: int | None = None, now: float | None = None) -> list[Piece]:
     """Pieces for [start, end); with a step, only levels whose buckets nest in its buckets."""
     levels = tuple(reversed([lvl for lvl in LEVELS if step is None or step % lvl.seconds == 0]))
-    return past_fine_retention(cover(start, end, levels), fine_cutoff(now))
+    return past_fine_retention(cover(start, end, levels, dirty_minutes(start, end)), fine_cutoff(now))

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from monitor.store.partitions import RAW_PARTITIONS
 
 from .claim import REROLL_LOCK_ID
+from .compact import rebuild
 from .levels import LEVELS
 from .retention import ensure_second_partitions_for
 from .statement import REROLL_SQL
@@ -67,4 +68,8 @@ def reroll_day(day: date, project_id: int | None = None, progress: Callable[[int
             records += cursor.fetchone()[0]
             if progress:
                 progress(1)
+        # The statement marked the minutes it wrote dirty; rebuild the whole day now, in
+        # this transaction (the deleted minutes without records included).
+        cursor.execute("DELETE FROM rollup_dirty WHERE minute >= %s AND minute < %s", [start, end])
+        rebuild(cursor, list(range(start, end, 60)))
     return records

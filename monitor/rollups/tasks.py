@@ -16,6 +16,7 @@ from celery import shared_task
 from django.conf import settings
 
 from .claim import GATHER_PAUSE_S, MAX_RECORDS, roll_up_pending
+from .compact import compact_pending
 from .retention import drop_expired_second_partitions, ensure_second_partitions
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ def roll_up(time_budget_s: float = 10.0) -> dict[str, int]:
     # own: look once more when that kick has expired.
     time.sleep(KICK_DEBOUNCE_MS / 1000 + 0.05)
     late = roll_up_pending(time_budget_s)
-    return {"batches": claimed.batches + late.batches, "records": claimed.records + late.records}
+    minutes = compact_pending(time_budget_s)
+    return {"batches": claimed.batches + late.batches, "records": claimed.records + late.records, "minutes": minutes}
 
 
 @shared_task(ignore_result=True)

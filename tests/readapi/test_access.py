@@ -14,8 +14,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from monitor.projects.models import ApiKey, Membership, Project
-from monitor.rollups.claim import roll_up_pending
-from tests.conftest import issue_key, post_records, record
+from tests.conftest import issue_key, post_records, record, roll_up_everything
 
 METRICS = "/api/v1/metrics"
 REPORT = "/api/v1/report"
@@ -55,7 +54,7 @@ def acme_data(client: Client, project: Project, ingest_key: str) -> int:
     start = (int(time.time()) // 60 - 3) * 60
     calls = [record(ts=start + 5.5 + i, tier="o3", service="acme-chat") for i in range(4)]
     assert post_records(client, ingest_key, calls).status_code == 202
-    roll_up_pending()
+    roll_up_everything()
     return start
 
 
@@ -184,7 +183,7 @@ def two_projects(client: Client, project: Project, other_project: Project, inges
     globex = [record(ts=start + 10.5, **SHARED) for _ in range(3)]
     assert post_records(client, ingest_key, acme).status_code == 202
     assert post_records(client, issue_key(other_project, "ingest"), globex).status_code == 202
-    roll_up_pending()
+    roll_up_everything()
     return {"start": start, "key": issue_key(other_project, "read")}
 
 

@@ -14,8 +14,7 @@ import pytest
 from django.test import Client
 
 from monitor.projects.models import Project
-from monitor.rollups.claim import roll_up_pending
-from tests.conftest import issue_key, post_records, record
+from tests.conftest import issue_key, post_records, record, roll_up_everything
 
 METRICS = "/api/v1/metrics"
 REPORT = "/api/v1/report"
@@ -306,7 +305,7 @@ def test_it_reads_the_last_hour_by_default(client, read_key, path):
 def test_it_answers_every_time_in_rfc3339_utc_ending_in_z(client, project, ingest_key, read_key):
     start = a_minute_ago_aligned()
     assert post_records(client, ingest_key, [record(ts=start + 10.5, tier="o3")]).status_code == 202
-    roll_up_pending()
+    roll_up_everything()
     status, body = read(client, METRICS, read_key, [("from", start - 90), ("to", start + 90)])
     assert status == 200, body
     times = [body["from"], body["to"]] + [p["t"] for s in body["series"] for p in s["points"]]
@@ -334,7 +333,7 @@ def mixed(client, project, ingest_key) -> int:
         record(ts=start + 6.5, tier="o4-mini", service="billing"),
     ]
     assert post_records(client, ingest_key, records).status_code == 202
-    roll_up_pending()
+    roll_up_everything()
     return start
 
 

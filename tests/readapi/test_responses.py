@@ -14,8 +14,7 @@ import pytest
 from django.test import Client
 
 from monitor.projects.models import Project
-from monitor.rollups.claim import roll_up_pending
-from tests.conftest import issue_key, post_records, record
+from tests.conftest import issue_key, post_records, record, roll_up_everything
 
 METRICS = "/api/v1/metrics"
 REPORT = "/api/v1/report"
@@ -88,7 +87,7 @@ def anchor(minutes_back: int = 6) -> int:
 def post(client: Client, key: str, records: list[dict[str, Any]]) -> None:
     response = post_records(client, key, records)
     assert response.status_code == 202, response.content
-    roll_up_pending()
+    roll_up_everything()
 
 
 def nulls_only(value: Any) -> bool:

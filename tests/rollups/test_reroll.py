@@ -12,8 +12,7 @@ from django.db import connection
 
 from monitor.metrics.engine import report
 from monitor.metrics.query import Query, Window
-from monitor.rollups.claim import roll_up_pending
-from tests.conftest import issue_key, post_records, record
+from tests.conftest import issue_key, post_records, record, roll_up_everything
 
 
 def _report(project_id: int, start: int, end: int) -> list[dict]:  # type: ignore[type-arg]
@@ -30,7 +29,7 @@ def test_it_rebuilds_damaged_rollups_to_the_same_figures(client, project, ingest
     ts = time.time() - 600
     records = [record(ts=ts + n, latency_ms=100 + n, tier=["o3", "4o"][n % 2]) for n in range(40)]
     post_records(client, ingest_key, records)
-    roll_up_pending()
+    roll_up_everything()
     start, end = _day_bounds(ts)
     before = _report(project.pk, start, end)
     with connection.cursor() as cursor:  # damage: counts doubled, a group's rows gone
@@ -46,12 +45,12 @@ def test_it_rebuilds_damaged_rollups_to_the_same_figures(client, project, ingest
 def test_it_leaves_pending_batches_to_the_workers(client, project, ingest_key):
     ts = time.time() - 600
     post_records(client, ingest_key, [record(ts=ts)] * 3)
-    roll_up_pending()
+    roll_up_everything()
     post_records(client, ingest_key, [record(ts=ts)] * 2)  # not rolled up yet
     start, end = _day_bounds(ts)
     call_command("reroll", "--from", str(start), "--to", str(end), stdout=StringIO(), stderr=StringIO())
     assert _report(project.pk, start, end)[0]["requests"] == 3
-    roll_up_pending()
+    roll_up_everything()
     assert _report(project.pk, start, end)[0]["requests"] == 5
 
 
@@ -59,9 +58,12 @@ def test_it_can_rebuild_one_project_only(client, project, other_project, ingest_
     ts = time.time() - 600
     post_records(client, ingest_key, [record(ts=ts)] * 3)
     post_records(client, issue_key(other_project), [record(ts=ts)] * 4)
-    roll_up_pending()
+    roll_up_everything()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE rollup_series_1d SET calls = calls + 100")
+        # Damage both projects' per-second rows (the coarser levels are rebuilt from them).
+        cursor.execute("UPDATE rollup_series_1s SET calls = calls + 100")
+        cursor.execute("INSERT INTO rollup_dirty SELECT DISTINCT bucket - bucket % 60, 1 FROM rollup_series_1s")
+    roll_up_everything()
     start, end = _day_bounds(ts)
     call_command(
         "reroll", "--from", str(start), "--to", str(end), "--project", "acme", stdout=StringIO(), stderr=StringIO()

@@ -30,6 +30,12 @@ $$;
 """
 
 TABLES = """
+-- Minutes whose per-second rollups changed since the coarser levels were rebuilt.
+CREATE TABLE rollup_dirty (
+  minute bigint PRIMARY KEY,
+  touches bigint NOT NULL
+);
+
 CREATE TABLE rollup_series_1s (
   series_id integer NOT NULL,
   bucket bigint NOT NULL,
@@ -196,6 +202,17 @@ CREATE TABLE rollup_group_1d (
 """
 
 
+# Compaction reads every series' rows of a time span.
+INDEXES = """
+CREATE INDEX rollup_series_1s_bucket ON rollup_series_1s (bucket);
+CREATE INDEX rollup_series_1m_bucket ON rollup_series_1m (bucket);
+CREATE INDEX rollup_series_1h_bucket ON rollup_series_1h (bucket);
+CREATE INDEX rollup_group_1s_bucket ON rollup_group_1s (bucket);
+CREATE INDEX rollup_group_1m_bucket ON rollup_group_1m (bucket);
+CREATE INDEX rollup_group_1h_bucket ON rollup_group_1h (bucket);
+"""
+
+
 def make_partitions(apps: Any, schema_editor: Any) -> None:
     from monitor.rollups.retention import ensure_second_partitions
 
@@ -212,7 +229,8 @@ class Migration(migrations.Migration):
         ),
         migrations.RunSQL(
             TABLES,
-            reverse_sql="DROP TABLE rollup_series_1s; DROP TABLE rollup_group_1s; DROP TABLE rollup_series_1m; DROP TABLE rollup_group_1m; DROP TABLE rollup_series_1h; DROP TABLE rollup_group_1h; DROP TABLE rollup_series_1d; DROP TABLE rollup_group_1d",
+            reverse_sql="DROP TABLE rollup_dirty; DROP TABLE rollup_series_1s; DROP TABLE rollup_group_1s; DROP TABLE rollup_series_1m; DROP TABLE rollup_group_1m; DROP TABLE rollup_series_1h; DROP TABLE rollup_group_1h; DROP TABLE rollup_series_1d; DROP TABLE rollup_group_1d",
         ),
+        migrations.RunSQL(INDEXES, reverse_sql=migrations.RunSQL.noop),
         migrations.RunPython(make_partitions, migrations.RunPython.noop),
     ]
