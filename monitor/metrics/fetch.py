@@ -84,20 +84,20 @@ def _group_params(grouping: Grouping, project_id: int) -> tuple[dict[str, Any], 
 def add_peaks(
     cells: Cells, grouping: Grouping, pieces: list[Piece], step: int | None, start: int, project_id: int
 ) -> None:
-    """The most calls in one second, summed over each group's series (the peak of the sum)."""
+    """The most calls in one second, summed over each group's series (the peak of the sum).
+
+    A grouping by one dimension reads its groups' own minute, hour and day rollups.
+    Seconds are summed over the group's series as they are read; before the per-second
+    retention, each series' own peak per bucket is summed instead: an upper bound.
+    """
     point = _point(step, start)
-    if grouping.dim is not None:
-        params, index = _group_params(grouping, project_id)
-        sql = " UNION ALL ".join(_group_select(p, "max(r.peak_calls)", point) for p in pieces)
-        for value, at, peak in _run(sql, params):
-            cells[(index[str(value)], int(at))].add_peak(peak)
-        return
-    # Any other grouping: sum the series second by second where seconds are kept; before
-    # that, estimate from each series' own peak per bucket (an upper bound).
-    cutoff = fine_cutoff()
     outer = f"x.point - x.point %% {step}" if step else str(start)
-    selects = []
+    cutoff = fine_cutoff()
+    by_group, by_series = [], []
     for piece in pieces:
+        if grouping.dim is not None and piece.level is not SECOND:
+            by_group.append(_group_select(piece, "max(r.peak_calls)", point))
+            continue
         parts = []
         if piece.end > cutoff:
             parts.append((Piece(SECOND, max(piece.start, cutoff), piece.end), "sum(r.calls) AS s"))
@@ -105,9 +105,14 @@ def add_peaks(
             parts.append((Piece(piece.level, piece.start, min(piece.end, cutoff)), "sum(r.peak_calls) AS s"))
         for part, column in parts:
             inner = _series_select(part, column, "r.bucket")
-            selects.append(f"SELECT x.g, {outer}, max(x.s) FROM ({inner}) x GROUP BY 1, 2")
-    for g, at, peak in _run(" UNION ALL ".join(selects), _params(grouping)):
-        cells[(int(g), int(at))].add_peak(peak)
+            by_series.append(f"SELECT x.g, {outer}, max(x.s) FROM ({inner}) x GROUP BY 1, 2")
+    if by_group:
+        params, index = _group_params(grouping, project_id)
+        for value, at, peak in _run(" UNION ALL ".join(by_group), params):
+            cells[(index[str(value)], int(at))].add_peak(peak)
+    if by_series:
+        for g, at, peak in _run(" UNION ALL ".join(by_series), _params(grouping)):
+            cells[(int(g), int(at))].add_peak(peak)
 
 
 def add_stability(cells: Cells, grouping: Grouping, start: int, end: int, interval: int, project_id: int) -> None:
@@ -115,21 +120,14 @@ def add_stability(cells: Cells, grouping: Grouping, start: int, end: int, interv
     if grouping.dim is not None and interval == 60:
         _stability_from_group_rollups(cells, grouping, start, end, project_id)
         return
-    # Pool each interval's calls over the group's series, then average the rates.
+    # Pool each interval's calls over the group's series, then average the rates. An
+    # interval cut by a piece boundary is pooled across pieces, here.
     pieces = past_fine_retention(cover(start, end, (MINUTE, SECOND), dirty_minutes(start, end)), fine_cutoff())
-    if grouping.dim is not None:
-        params, index = _group_params(grouping, project_id)
-        sql = " UNION ALL ".join(
-            _group_select(p, "sum(r.calls), sum(r.errors)", f"r.bucket - r.bucket %% {interval}") for p in pieces
-        )
-        rows = [(index[str(v)], b, c, e) for v, b, c, e in _run(sql, params)]
-    else:
-        sql = " UNION ALL ".join(
-            _series_select(p, "sum(r.calls), sum(r.errors)", f"r.bucket - r.bucket %% {interval}") for p in pieces
-        )
-        rows = list(_run(sql, _params(grouping)))
+    sql = " UNION ALL ".join(
+        _series_select(p, "sum(r.calls), sum(r.errors)", f"r.bucket - r.bucket %% {interval}") for p in pieces
+    )
     pooled: defaultdict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    for g, at, calls, errors in rows:
+    for g, at, calls, errors in _run(sql, _params(grouping)):
         pooled[(int(g), int(at))][0] += int(calls)
         pooled[(int(g), int(at))][1] += int(errors)
     for (g, _), (calls, errors) in pooled.items():
@@ -140,22 +138,24 @@ def add_stability(cells: Cells, grouping: Grouping, start: int, end: int, interv
 
 
 def _stability_from_group_rollups(cells: Cells, grouping: Grouping, start: int, end: int, project_id: int) -> None:
-    params, index = _group_params(grouping, project_id)
-    selects = []
+    by_group, by_series = [], []
     levels = (DAY, HOUR, MINUTE, SECOND)
     for piece in past_fine_retention(cover(start, end, levels, dirty_minutes(start, end)), fine_cutoff()):
         if piece.level.seconds >= 3600:  # hours and days keep the sum of their minutes' rates
-            selects.append(_group_select(piece, "sum(r.stab_sum), sum(r.stab_minutes)", "0", group="1"))
+            by_group.append(_group_select(piece, "sum(r.stab_sum), sum(r.stab_minutes)", "0", group="1"))
         elif piece.level is MINUTE:
-            selects.append(
-                _group_select(piece, "sum(r.errors::float8 / r.calls), count(*)", "0", group="1").replace(
-                    "GROUP BY", "AND r.calls > 0 GROUP BY"
-                )
-            )
-        else:  # a partial minute at an edge of the range: its rate over its calls in range
-            inner = _group_select(piece, "sum(r.calls) AS c, sum(r.errors) AS e", "r.bucket - r.bucket %% 60")
-            selects.append(f"SELECT x.value, 0, sum(x.e::float8 / x.c), count(*) FROM ({inner}) x GROUP BY 1")
-    for value, _, rate_sum, intervals in _run(" UNION ALL ".join(selects), params):
-        cell = cells[(index[str(value)], start)]
+            rates = _group_select(piece, "sum(r.errors::float8 / r.calls), count(*)", "0", group="1")
+            by_group.append(rates.replace("GROUP BY", "AND r.calls > 0 GROUP BY"))
+        else:  # seconds (an edge of the range, or a minute not rebuilt yet): pooled per minute
+            inner = _series_select(piece, "sum(r.calls) AS c, sum(r.errors) AS e", "r.bucket - r.bucket %% 60")
+            by_series.append(f"SELECT x.g, 0, sum(x.e::float8 / x.c), count(*) FROM ({inner}) x GROUP BY 1")
+    rows: list[tuple[int, Any, Any]] = []
+    if by_group:
+        params, index = _group_params(grouping, project_id)
+        rows += [(index[str(v)], r, n) for v, _, r, n in _run(" UNION ALL ".join(by_group), params)]
+    if by_series:
+        rows += [(int(g), r, n) for g, _, r, n in _run(" UNION ALL ".join(by_series), _params(grouping))]
+    for g, rate_sum, intervals in rows:
+        cell = cells[(g, start)]
         cell.stability_sum += float(rate_sum or 0)
         cell.stability_intervals += int(intervals or 0)

@@ -70,10 +70,28 @@ def _rebuild_series(cursor: CursorWrapper, level: Level, below: Level, buckets: 
     )
 
 
-# Per-group figures of each level from the level below. Stability: an hour keeps the
-# sum of its minutes' error rates and how many minutes had calls; a day adds its hours'.
+# Per-group figures of each level from the level below. A minute's come from its
+# series' seconds: the group's calls per second are summed first, then the busiest
+# second is its peak. Stability: an hour keeps the sum of its minutes' error rates and
+# how many minutes had calls; a day adds up its hours'.
+_GROUP_COLUMNS = "project_id, dim, value, bucket, calls, errors, peak_calls, stab_sum, stab_minutes"
+_GROUP_FROM_SECONDS = f"""
+    INSERT INTO {MINUTE.group_table} ({_GROUP_COLUMNS})
+    SELECT project_id, dim, value, minute, sum(calls)::bigint, sum(errors)::bigint, max(calls), 0, 0
+    FROM (
+      SELECT s.project_id, k.dim, k.value, m.b AS minute, r.bucket, sum(r.calls) AS calls, sum(r.errors) AS errors
+      FROM unnest(%(buckets)s::bigint[]) AS m(b)
+      JOIN {SECOND.series_table} r ON r.bucket >= m.b AND r.bucket < m.b + 60
+      JOIN catalogue_series s ON s.id = r.series_id
+      CROSS JOIN LATERAL (VALUES
+        (0::smallint, ''::text), (1, s.tier_id::text), (2, s.model_id::text), (3, s.service), (4, s.deployment)
+      ) AS k(dim, value)
+      GROUP BY 1, 2, 3, 4, 5
+    ) AS per_second
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
+"""
 _GROUP_FIGURES = {
-    MINUTE: "sum(calls)::bigint, sum(errors)::bigint, max(peak_calls), 0::float8, 0::bigint",
     HOUR: (
         "sum(calls)::bigint, sum(errors)::bigint, max(peak_calls), "
         "coalesce(sum(errors::float8 / calls) FILTER (WHERE calls > 0), 0), count(*) FILTER (WHERE calls > 0)"
@@ -84,10 +102,12 @@ _GROUP_FIGURES = {
 
 def _rebuild_groups(cursor: CursorWrapper, level: Level, below: Level, buckets: list[int]) -> None:
     cursor.execute(f"DELETE FROM {level.group_table} WHERE bucket = ANY(%s)", [buckets])
+    if level is MINUTE:
+        cursor.execute(_GROUP_FROM_SECONDS, {"buckets": buckets})
+        return
     cursor.execute(
         f"""
-        INSERT INTO {level.group_table}
-          (project_id, dim, value, bucket, calls, errors, peak_calls, stab_sum, stab_minutes)
+        INSERT INTO {level.group_table} ({_GROUP_COLUMNS})
         SELECT r.project_id, r.dim, r.value, k.b, {_GROUP_FIGURES[level]}
         FROM unnest(%(buckets)s::bigint[]) AS k(b)
         JOIN {below.group_table} r ON r.bucket >= k.b AND r.bucket < k.b + {level.seconds}

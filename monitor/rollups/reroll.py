@@ -17,7 +17,7 @@ from monitor.store.partitions import RAW_PARTITIONS
 
 from .claim import REROLL_LOCK_ID
 from .compact import rebuild
-from .levels import LEVELS
+from .levels import LEVELS, SECOND
 from .retention import ensure_second_partitions_for
 from .statement import REROLL_SQL
 
@@ -62,7 +62,8 @@ def reroll_day(day: date, project_id: int | None = None, progress: Callable[[int
             extra = [project_id]
         for level in LEVELS:
             cursor.execute(f"DELETE FROM {level.series_table} WHERE {in_day}{series_scope}", [start, end, *extra])
-            cursor.execute(f"DELETE FROM {level.group_table} WHERE {in_day}{group_scope}", [start, end, *extra])
+            if level is not SECOND:  # groups have no per-second rollups
+                cursor.execute(f"DELETE FROM {level.group_table} WHERE {in_day}{group_scope}", [start, end, *extra])
         for chunk in range(start, end, CHUNK_S):
             cursor.execute(REROLL_SQL, {"low": chunk * US, "high": (chunk + CHUNK_S) * US, "project": project_id})
             records += cursor.fetchone()[0]

@@ -10,10 +10,7 @@ from monitor.store.partitions import DailyPartitions, current_days
 
 from .levels import SECOND
 
-SECOND_PARTITIONS = (
-    DailyPartitions(SECOND.series_table, 86_400),
-    DailyPartitions(SECOND.group_table, 86_400),
-)
+SECOND_PARTITIONS = (DailyPartitions(SECOND.series_table, 86_400),)
 
 
 def ensure_second_partitions(now: datetime | None = None) -> list[str]:

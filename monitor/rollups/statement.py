@@ -1,9 +1,8 @@
 """The SQL statement that rolls a set of ingest batches up into the per-second rollups.
 
 PostgreSQL does the work where the rows are: it reads the batches' raw rows once,
-bins latencies into sketches, and upserts per-series rows and per-group rows
-(project, tier, model, service, deployment) for each second. Every write is
-additive (counts and sums add, sketches merge bin by bin), so batches can be
+bins latencies into sketches, and upserts a row per series and second. Every
+write is additive (counts and sums add, sketches merge bin by bin), so batches can be
 rolled up in any order, by any number of workers; each INSERT sorts its rows by
 key, so concurrent workers lock rows in one order. The statement also marks the
 minutes it touched as dirty: ``compact.py`` rebuilds the coarser levels from them.
@@ -15,7 +14,6 @@ from .levels import ADDITIVE, SECOND
 
 _SKETCHES = ("lat", "ttft")
 _SEP = ",\n    "
-_GROUP_KEY = "project_id, dim, value, bucket"
 
 _DELTAS = _SEP.join(
     [
@@ -89,22 +87,6 @@ k_1s AS (
   UNION ALL
   SELECT series_id, sec, 1, tw_bin(ttft_ms), sum(calls)::bigint FROM r WHERE ttft_ms IS NOT NULL GROUP BY 1, 2, 4
 ),{_series_upsert()}
-gs AS MATERIALIZED (
-  SELECT id, project_id, tier_id, model_id, service, deployment
-  FROM catalogue_series WHERE id IN (SELECT DISTINCT series_id FROM d_1s)
-),
-gup_1s AS (
-  INSERT INTO {SECOND.group_table} AS t ({_GROUP_KEY}, calls, errors, peak_calls, stab_sum, stab_minutes)
-  SELECT s.project_id, k.dim, k.value, d.bucket, sum(d.calls)::bigint, sum(d.errors)::bigint, sum(d.calls)::bigint, 0, 0
-  FROM d_1s d JOIN gs s ON s.id = d.series_id
-  CROSS JOIN LATERAL (VALUES
-    (0::smallint, ''::text), (1, s.tier_id::text), (2, s.model_id::text), (3, s.service), (4, s.deployment)
-  ) AS k(dim, value)
-  GROUP BY 1, 2, 3, 4
-  ORDER BY 1, 2, 3, 4
-  ON CONFLICT ({_GROUP_KEY}) DO UPDATE SET
-    calls = t.calls + EXCLUDED.calls, errors = t.errors + EXCLUDED.errors, peak_calls = t.peak_calls + EXCLUDED.calls
-),
 dirty AS (
   -- DO UPDATE (not NOTHING) takes the row lock: a compactor rebuilding this minute waits
   -- for our commit, or we wait for its, so no change is missed (see compact.py).

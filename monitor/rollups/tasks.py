@@ -15,7 +15,7 @@ import redis
 from celery import shared_task
 from django.conf import settings
 
-from .claim import GATHER_PAUSE_S, MAX_RECORDS, roll_up_pending
+from .claim import GATHER_PAUSE_S, MAX_BATCHES, MAX_RECORDS, Claimed, roll_up_once, roll_up_pending
 from .compact import compact_pending
 from .retention import drop_expired_second_partitions, ensure_second_partitions
 
@@ -42,10 +42,13 @@ def kick() -> None:
 
 @shared_task(ignore_result=True)
 def roll_up(time_budget_s: float = 10.0) -> dict[str, int]:
-    claimed = roll_up_pending(time_budget_s, GATHER_PAUSE_S)
-    if claimed.records >= MAX_RECORDS:
-        # A backlog: let another worker process join in while this one goes on.
+    first = roll_up_once()
+    if first.batches >= MAX_BATCHES or first.records >= MAX_RECORDS:
+        # A backlog: bring in another worker process now (it does the same, so every
+        # idle worker joins in); a task that finds nothing to claim just ends.
         roll_up.delay(time_budget_s)
+    rest = roll_up_pending(time_budget_s, GATHER_PAUSE_S)
+    claimed = Claimed(first.batches + rest.batches, first.records + rest.records, first.calls + rest.calls)
     # A batch that committed while our kick was still fresh queued no task of its
     # own: look once more when that kick has expired.
     time.sleep(KICK_DEBOUNCE_MS / 1000 + 0.05)

@@ -114,11 +114,12 @@ def test_workers_killed_mid_rollup_neither_lose_nor_double_count_a_record(projec
             [project.pk],
         )
         assert rolled == raw, level
-        group = _one(
-            f"SELECT sum(calls), sum(errors) FROM rollup_group_{level} WHERE project_id = %s AND dim = 0",
-            [project.pk],
-        )
-        assert group == raw[:2], level
+        if level != "1s":  # groups start at the minute
+            group = _one(
+                f"SELECT sum(calls), sum(errors) FROM rollup_group_{level} WHERE project_id = %s AND dim = 0",
+                [project.pk],
+            )
+            assert group == raw[:2], level
     sketch_calls = _one(
         "SELECT sum(c) FROM rollup_series_1h r JOIN catalogue_series s ON s.id = r.series_id, "
         "unnest(r.lat_counts) AS c WHERE s.project_id = %s",

@@ -1,4 +1,5 @@
-"""Rollup tables at four resolutions, per series and per single-dimension group, and the
+"""Rollup tables at four resolutions, per series (and, from a minute up, per
+single-dimension group), and the
 SQL functions that bin values into sketches and merge sketches.
 
 Frozen here (not generated from the code) so this migration never changes.
@@ -62,19 +63,6 @@ CREATE TABLE rollup_series_1s (
   ttft_bins integer[] NOT NULL,
   ttft_counts bigint[] NOT NULL,
   PRIMARY KEY (series_id, bucket)
-) PARTITION BY RANGE (bucket);
-
-CREATE TABLE rollup_group_1s (
-  project_id integer NOT NULL,
-  dim smallint NOT NULL,
-  value text NOT NULL,
-  bucket bigint NOT NULL,
-  calls bigint NOT NULL,
-  errors bigint NOT NULL,
-  peak_calls bigint NOT NULL,
-  stab_sum double precision NOT NULL,
-  stab_minutes bigint NOT NULL,
-  PRIMARY KEY (project_id, dim, value, bucket)
 ) PARTITION BY RANGE (bucket);
 
 CREATE TABLE rollup_series_1m (
@@ -207,7 +195,6 @@ INDEXES = """
 CREATE INDEX rollup_series_1s_bucket ON rollup_series_1s (bucket);
 CREATE INDEX rollup_series_1m_bucket ON rollup_series_1m (bucket);
 CREATE INDEX rollup_series_1h_bucket ON rollup_series_1h (bucket);
-CREATE INDEX rollup_group_1s_bucket ON rollup_group_1s (bucket);
 CREATE INDEX rollup_group_1m_bucket ON rollup_group_1m (bucket);
 CREATE INDEX rollup_group_1h_bucket ON rollup_group_1h (bucket);
 """
@@ -229,7 +216,7 @@ class Migration(migrations.Migration):
         ),
         migrations.RunSQL(
             TABLES,
-            reverse_sql="DROP TABLE rollup_dirty; DROP TABLE rollup_series_1s; DROP TABLE rollup_group_1s; DROP TABLE rollup_series_1m; DROP TABLE rollup_group_1m; DROP TABLE rollup_series_1h; DROP TABLE rollup_group_1h; DROP TABLE rollup_series_1d; DROP TABLE rollup_group_1d",
+            reverse_sql="DROP TABLE rollup_dirty; DROP TABLE rollup_series_1s; DROP TABLE rollup_series_1m; DROP TABLE rollup_group_1m; DROP TABLE rollup_series_1h; DROP TABLE rollup_group_1h; DROP TABLE rollup_series_1d; DROP TABLE rollup_group_1d",
         ),
         migrations.RunSQL(INDEXES, reverse_sql=migrations.RunSQL.noop),
         migrations.RunPython(make_partitions, migrations.RunPython.noop),
