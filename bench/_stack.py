@@ -72,6 +72,15 @@ class Stack:
         assert state is not None
         return state.redis_url
 
+    def manage(self, *args: str) -> str:
+        """``python manage.py ARGS`` against the stack's database; its stdout."""
+        env = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
+               "TIERWATCH_VAR_DIR": str(self.folder)}  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True, capture_output=True, text=True
+        )
+        return result.stdout
+
     def start_workers(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
         """A Celery worker on the stack's database and broker (for a stack run without one)."""
         env = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,

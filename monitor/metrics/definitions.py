@@ -28,8 +28,9 @@ def money(nano: int) -> float:
     return float(Decimal(nano) / _NANO)
 
 
-def percentiles(bins: dict[int, int]) -> dict[str, float | None]:
-    values = quantiles(bins.items(), PERCENTILES.values())
+def percentiles(bins: dict[int, int], fixed: tuple[float | None, ...] | None = None) -> dict[str, float | None]:
+    """Nearest-rank p50/p95/p99 of a sketch, within 1 % (or as one rollup row has them)."""
+    values = list(fixed) if fixed is not None else quantiles(bins.items(), PERCENTILES.values())
     return dict(zip(PERCENTILES, values, strict=True))
 
 
@@ -125,8 +126,8 @@ def point(t: Totals | None, seconds: int) -> dict[str, Any]:
         "qps": t.calls / seconds,
         "peak_qps": peak_qps(t),
         "error_rate": error_rate(t),
-        "latency_ms": {"mean": ratio(t.latency_sum, t.calls), **percentiles(t.latency_bins)},
-        "ttft_ms": {"mean": ratio(t.ttft_sum, t.ttft_calls), **percentiles(t.ttft_bins)},
+        "latency_ms": {"mean": ratio(t.latency_sum, t.calls), **percentiles(t.latency_bins, t.latency_percentiles)},
+        "ttft_ms": {"mean": ratio(t.ttft_sum, t.ttft_calls), **percentiles(t.ttft_bins, t.ttft_percentiles)},
         "tokens_out_per_s": tokens_out_per_s(t, seconds),
         "cost": total_cost(t),
         "cost_per_call": cost_per_call(t),

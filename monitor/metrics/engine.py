@@ -26,10 +26,10 @@ def report(query: Query) -> list[dict[str, Any]]:
     window = query.window
     pieces = plan(window.start, window.end)
     cells: Cells = defaultdict(Totals)
-    add_totals(cells, grouping, pieces, None, window.start)
+    add_totals(cells, grouping, pieces, None, window.start, query.project_id)
     if not any(cell.calls for cell in cells.values()):
         return []
-    add_sketches(cells, grouping, pieces, None, window.start)
+    add_sketches(cells, grouping, pieces, None, window.start, query.project_id)
     add_peaks(cells, grouping, pieces, None, window.start, query.project_id)
     add_stability(cells, grouping, window.start, window.end, query.stability_interval, query.project_id)
     rows = []
@@ -47,11 +47,11 @@ def timeseries(query: Query) -> list[dict[str, Any]]:
     window, step = query.window, query.step
     pieces = plan(window.start, window.end, step)
     cells: Cells = defaultdict(Totals)
-    add_totals(cells, grouping, pieces, step, window.start)
+    add_totals(cells, grouping, pieces, step, window.start, query.project_id)
     active = {g for (g, _), cell in cells.items() if cell.calls}
     if not active:
         return []
-    add_sketches(cells, grouping, pieces, step, window.start)
+    add_sketches(cells, grouping, pieces, step, window.start, query.project_id)
     add_peaks(cells, grouping, pieces, step, window.start, query.project_id)
     starts = query.points()
     series = []

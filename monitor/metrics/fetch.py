@@ -2,7 +2,8 @@
 
 Every statement gets the plan's pieces (level, bucket range) and returns rows per
 (group, point); ``point`` is the start of the step bucket a rollup row falls in, or
-the window's start for a report.
+the window's start for a report. A grouping by one dimension reads its groups' own
+minute, hour and day rollups; seconds, and any other grouping, read the series'.
 """
 
 from __future__ import annotations
@@ -20,19 +21,39 @@ from .totals import Totals
 
 Key = tuple[int, int]  # (group index, point start)
 Cells = defaultdict[Key, Totals]
+QUANTILE_COLUMNS = ("lat_p50", "lat_p95", "lat_p99", "ttft_p50", "ttft_p95", "ttft_p99")
 
 
-def _point(step: int | None, start: int) -> str:
-    return f"r.bucket - r.bucket %% {step}" if step else str(start)
+def _by_group(grouping: Grouping, piece: Piece) -> bool:
+    return grouping.dim is not None and piece.level is not SECOND
 
 
-def _series_select(piece: Piece, columns: str, point: str, extra_from: str = "", group: str = "1, 2") -> str:
-    return (
-        f"SELECT m.g, {point} AS point, {columns} FROM {piece.level.series_table} r "
-        f"JOIN unnest(%(series)s::int[], %(groups)s::int[]) AS m(series_id, g) USING (series_id) {extra_from} "
-        f"WHERE r.series_id = ANY(%(series)s::int[]) AND r.bucket >= {piece.start} AND r.bucket < {piece.end} "
-        f"GROUP BY {group}"
-    )
+def _select(grouping: Grouping, piece: Piece, columns: str, point: str, extra: str = "", group: str = "1, 2") -> str:
+    """SELECT m.g (the group index), point, columns ... over one piece's rollup rows."""
+    span = f"r.bucket >= {piece.start} AND r.bucket < {piece.end}"
+    if _by_group(grouping, piece):
+        source = (
+            f"{piece.level.group_table} r JOIN unnest(%(values)s::text[], %(indexes)s::int[]) AS m(value, g) "
+            f"USING (value) {extra} WHERE r.project_id = %(project)s AND r.dim = %(dim)s "
+            f"AND r.value = ANY(%(values)s::text[]) AND {span}"
+        )
+    else:
+        source = (
+            f"{piece.level.series_table} r JOIN unnest(%(series)s::int[], %(groups)s::int[]) AS m(series_id, g) "
+            f"USING (series_id) {extra} WHERE r.series_id = ANY(%(series)s::int[]) AND {span}"
+        )
+    return f"SELECT m.g, {point} AS point, {columns} FROM {source}" + (f" GROUP BY {group}" if group else "")
+
+
+def _params(grouping: Grouping, project_id: int) -> dict[str, Any]:
+    return {
+        "series": grouping.series_ids,
+        "groups": grouping.series_group,
+        "project": project_id,
+        "dim": int(grouping.dim) if grouping.dim is not None else -1,
+        "values": [group.value for group in grouping.groups],
+        "indexes": list(range(len(grouping.groups))),
+    }
 
 
 def _run(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -41,44 +62,47 @@ def _run(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
-def _params(grouping: Grouping) -> dict[str, Any]:
-    return {"series": grouping.series_ids, "groups": grouping.series_group}
+def _point(step: int | None, start: int, column: str = "r.bucket") -> str:
+    return f"{column} - {column} %% {step}" if step else str(start)
 
 
-def add_totals(cells: Cells, grouping: Grouping, pieces: list[Piece], step: int | None, start: int) -> None:
+def add_totals(
+    cells: Cells, grouping: Grouping, pieces: list[Piece], step: int | None, start: int, project_id: int
+) -> None:
     # sum() of bigint is numeric in PostgreSQL: cast back, so Python gets int and float.
     sums = ", ".join([*(f"sum(r.{c})::{sql_type(c)}" for c in ADDITIVE), "max(r.latency_max)"])
-    sql = " UNION ALL ".join(_series_select(p, sums, _point(step, start)) for p in pieces)
-    for g, point, *values in _run(sql, _params(grouping)):
+    sql = " UNION ALL ".join(_select(grouping, p, sums, _point(step, start)) for p in pieces)
+    for g, point, *values in _run(sql, _params(grouping, project_id)):
         cells[(int(g), int(point))].add_sums(tuple(values))
 
 
-def add_sketches(cells: Cells, grouping: Grouping, pieces: list[Piece], step: int | None, start: int) -> None:
-    bins = (
-        "CROSS JOIN LATERAL (VALUES (0, r.lat_bins, r.lat_counts), (1, r.ttft_bins, r.ttft_counts)) "
-        "AS k(kind, bins, counts) CROSS JOIN LATERAL unnest(k.bins, k.counts) AS u(b, c)"
-    )
-    sql = " UNION ALL ".join(
-        _series_select(p, "k.kind, u.b, sum(u.c)::bigint", _point(step, start), bins, group="1, 2, 3, 4")
-        for p in pieces
-    )
-    for g, point, kind, bin_index, count in _run(sql, _params(grouping)):
-        cell = cells[(int(g), int(point))]
-        (cell.latency_bins if kind == 0 else cell.ttft_bins)[int(bin_index)] += int(count)
-
-
-def _group_select(piece: Piece, columns: str, point: str, group: str = "1, 2") -> str:
-    return (
-        f"SELECT r.value, {point} AS point, {columns} FROM {piece.level.group_table} r "
-        f"WHERE r.project_id = %(project)s AND r.dim = %(dim)s AND r.value = ANY(%(values)s) "
-        f"AND r.bucket >= {piece.start} AND r.bucket < {piece.end} GROUP BY {group}"
-    )
-
-
-def _group_params(grouping: Grouping, project_id: int) -> tuple[dict[str, Any], dict[str, int]]:
-    index = {group.value: g for g, group in enumerate(grouping.groups)}
-    assert grouping.dim is not None
-    return {"project": project_id, "dim": int(grouping.dim), "values": list(index)}, index
+def add_sketches(
+    cells: Cells, grouping: Grouping, pieces: list[Piece], step: int | None, start: int, project_id: int
+) -> None:
+    """Latency and TTFT sketches per cell; a point that is exactly one group row reads that
+    row's own percentiles instead (a 30-day chart by the hour merges nothing)."""
+    whole, merged = [], []
+    for piece in pieces:
+        if step and piece.level.seconds == step and _by_group(grouping, piece):
+            whole.append(_select(grouping, piece, ", ".join(f"r.{c}" for c in QUANTILE_COLUMNS), "r.bucket", group=""))
+        else:
+            merged.append(piece)
+    params = _params(grouping, project_id)
+    if whole:
+        for g, point, *quantiles in _run(" UNION ALL ".join(whole), params):
+            cells[(int(g), int(point))].fix_percentiles(quantiles)
+    if merged:
+        bins = (
+            "CROSS JOIN LATERAL (VALUES (0, r.lat_bins, r.lat_counts), (1, r.ttft_bins, r.ttft_counts)) "
+            "AS k(kind, bins, counts) CROSS JOIN LATERAL unnest(k.bins, k.counts) AS u(b, c)"
+        )
+        columns = "k.kind, u.b, sum(u.c)::bigint"
+        sql = " UNION ALL ".join(
+            _select(grouping, p, columns, _point(step, start), bins, group="1, 2, 3, 4") for p in merged
+        )
+        for g, point, kind, bin_index, count in _run(sql, params):
+            cell = cells[(int(g), int(point))]
+            (cell.latency_bins if kind == 0 else cell.ttft_bins)[int(bin_index)] += int(count)
 
 
 def add_peaks(
@@ -86,17 +110,16 @@ def add_peaks(
 ) -> None:
     """The most calls in one second, summed over each group's series (the peak of the sum).
 
-    A grouping by one dimension reads its groups' own minute, hour and day rollups.
-    Seconds are summed over the group's series as they are read; before the per-second
-    retention, each series' own peak per bucket is summed instead: an upper bound.
+    Group rows know their peak. Series seconds are summed per group as they are read;
+    before the per-second retention, each series' own peak per bucket is summed
+    instead: an upper bound.
     """
-    point = _point(step, start)
-    outer = f"x.point - x.point %% {step}" if step else str(start)
+    outer = _point(step, start, "x.point")
     cutoff = fine_cutoff()
-    by_group, by_series = [], []
+    selects = []
     for piece in pieces:
-        if grouping.dim is not None and piece.level is not SECOND:
-            by_group.append(_group_select(piece, "max(r.peak_calls)", point))
+        if _by_group(grouping, piece):
+            selects.append(_select(grouping, piece, "max(r.peak_calls)", _point(step, start)))
             continue
         parts = []
         if piece.end > cutoff:
@@ -104,30 +127,39 @@ def add_peaks(
         if piece.start < cutoff:
             parts.append((Piece(piece.level, piece.start, min(piece.end, cutoff)), "sum(r.peak_calls) AS s"))
         for part, column in parts:
-            inner = _series_select(part, column, "r.bucket")
-            by_series.append(f"SELECT x.g, {outer}, max(x.s) FROM ({inner}) x GROUP BY 1, 2")
-    if by_group:
-        params, index = _group_params(grouping, project_id)
-        for value, at, peak in _run(" UNION ALL ".join(by_group), params):
-            cells[(index[str(value)], int(at))].add_peak(peak)
-    if by_series:
-        for g, at, peak in _run(" UNION ALL ".join(by_series), _params(grouping)):
-            cells[(int(g), int(at))].add_peak(peak)
+            inner = _select(grouping, part, column, "r.bucket")
+            selects.append(f"SELECT x.g, {outer}, max(x.s) FROM ({inner}) x GROUP BY 1, 2")
+    for g, at, peak in _run(" UNION ALL ".join(selects), _params(grouping, project_id)):
+        cells[(int(g), int(at))].add_peak(peak)
 
 
 def add_stability(cells: Cells, grouping: Grouping, start: int, end: int, interval: int, project_id: int) -> None:
     """Per group: the sum of the error rates of its intervals with calls, and their number."""
+    dirty = dirty_minutes(start, end)
+    params = _params(grouping, project_id)
     if grouping.dim is not None and interval == 60:
-        _stability_from_group_rollups(cells, grouping, start, end, project_id)
+        selects = []
+        for piece in past_fine_retention(cover(start, end, (DAY, HOUR, MINUTE, SECOND), dirty), fine_cutoff()):
+            if piece.level.seconds >= 3600:  # hours and days keep the sum of their minutes' rates
+                selects.append(_select(grouping, piece, "sum(r.stab_sum), sum(r.stab_minutes)", "0"))
+            elif piece.level is MINUTE:
+                rates = _select(grouping, piece, "sum(r.errors::float8 / r.calls), count(*)", "0")
+                selects.append(rates.replace(" GROUP BY", " AND r.calls > 0 GROUP BY"))
+            else:  # seconds (an edge of the range, or a minute not rebuilt yet): pooled per minute
+                inner = _select(grouping, piece, "sum(r.calls) AS c, sum(r.errors) AS e", _point(60, start))
+                selects.append(f"SELECT x.g, 0, sum(x.e::float8 / x.c), count(*) FROM ({inner}) x GROUP BY 1")
+        for g, _, rate_sum, intervals in _run(" UNION ALL ".join(selects), params):
+            cell = cells[(int(g), start)]
+            cell.stability_sum += float(rate_sum or 0)
+            cell.stability_intervals += int(intervals or 0)
         return
     # Pool each interval's calls over the group's series, then average the rates. An
     # interval cut by a piece boundary is pooled across pieces, here.
-    pieces = past_fine_retention(cover(start, end, (MINUTE, SECOND), dirty_minutes(start, end)), fine_cutoff())
-    sql = " UNION ALL ".join(
-        _series_select(p, "sum(r.calls), sum(r.errors)", f"r.bucket - r.bucket %% {interval}") for p in pieces
-    )
+    pieces = past_fine_retention(cover(start, end, (MINUTE, SECOND), dirty), fine_cutoff())
+    bare = Grouping(grouping.groups, grouping.series_ids, grouping.series_group, dim=None)
+    sql = " UNION ALL ".join(_select(bare, p, "sum(r.calls), sum(r.errors)", _point(interval, start)) for p in pieces)
     pooled: defaultdict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    for g, at, calls, errors in _run(sql, _params(grouping)):
+    for g, at, calls, errors in _run(sql, params):
         pooled[(int(g), int(at))][0] += int(calls)
         pooled[(int(g), int(at))][1] += int(errors)
     for (g, _), (calls, errors) in pooled.items():
@@ -135,27 +167,3 @@ def add_stability(cells: Cells, grouping: Grouping, start: int, end: int, interv
             cell = cells[(g, start)]
             cell.stability_sum += errors / calls
             cell.stability_intervals += 1
-
-
-def _stability_from_group_rollups(cells: Cells, grouping: Grouping, start: int, end: int, project_id: int) -> None:
-    by_group, by_series = [], []
-    levels = (DAY, HOUR, MINUTE, SECOND)
-    for piece in past_fine_retention(cover(start, end, levels, dirty_minutes(start, end)), fine_cutoff()):
-        if piece.level.seconds >= 3600:  # hours and days keep the sum of their minutes' rates
-            by_group.append(_group_select(piece, "sum(r.stab_sum), sum(r.stab_minutes)", "0", group="1"))
-        elif piece.level is MINUTE:
-            rates = _group_select(piece, "sum(r.errors::float8 / r.calls), count(*)", "0", group="1")
-            by_group.append(rates.replace("GROUP BY", "AND r.calls > 0 GROUP BY"))
-        else:  # seconds (an edge of the range, or a minute not rebuilt yet): pooled per minute
-            inner = _series_select(piece, "sum(r.calls) AS c, sum(r.errors) AS e", "r.bucket - r.bucket %% 60")
-            by_series.append(f"SELECT x.g, 0, sum(x.e::float8 / x.c), count(*) FROM ({inner}) x GROUP BY 1")
-    rows: list[tuple[int, Any, Any]] = []
-    if by_group:
-        params, index = _group_params(grouping, project_id)
-        rows += [(index[str(v)], r, n) for v, _, r, n in _run(" UNION ALL ".join(by_group), params)]
-    if by_series:
-        rows += [(int(g), r, n) for g, _, r, n in _run(" UNION ALL ".join(by_series), _params(grouping))]
-    for g, rate_sum, intervals in rows:
-        cell = cells[(g, start)]
-        cell.stability_sum += float(rate_sum or 0)
-        cell.stability_intervals += int(intervals or 0)

@@ -32,6 +32,9 @@ class Totals:
     peak_calls: int | None = None
     latency_bins: Counter[int] = field(default_factory=Counter)
     ttft_bins: Counter[int] = field(default_factory=Counter)
+    # Percentiles read from a single rollup row (p50, p95, p99), instead of merged bins.
+    latency_percentiles: tuple[float | None, ...] | None = None
+    ttft_percentiles: tuple[float | None, ...] | None = None
     # The mean error rate over intervals with calls is stability_sum / stability_intervals.
     stability_sum: float = 0.0
     stability_intervals: int = 0
@@ -45,6 +48,11 @@ class Totals:
         latency_max = values[len(ADDITIVE)]
         if latency_max is not None:
             self.latency_max = max(self.latency_max or 0.0, float(latency_max))
+
+    def fix_percentiles(self, values: list[Any]) -> None:
+        """p50, p95, p99 of latency then of TTFT, as one rollup row has them."""
+        self.latency_percentiles = tuple(values[:3])
+        self.ttft_percentiles = tuple(values[3:6])
 
     def add_peak(self, peak: int | None) -> None:
         if peak is not None:

@@ -1,10 +1,11 @@
 """Rebuild the minute, hour and day rollups from the level below, for the minutes that changed.
 
 Rollups write per-second rows only and mark the minutes they touched dirty. Here
-a dirty minute's row is replaced by one computed from its seconds, then its hour's
-row from the hour's minutes, then its day's from the day's hours: replacing, not
-adding, so running it twice changes nothing. Until a minute is rebuilt the query
-layer reads its seconds instead (``monitor.metrics.plan``), so no figure waits for it.
+a dirty minute's rows are replaced by ones computed from its seconds, then its
+hour's rows from the hour's minutes, then its day's from the day's hours: per
+series, and per group of one dimension (project, tier, model, service, deployment).
+Replacing, not adding, so running it twice changes nothing. Until a minute is
+rebuilt the query layer reads its seconds instead (``monitor.metrics.plan``).
 
 A minute is claimed with ``FOR UPDATE SKIP LOCKED``; a rollup that touches it again
 takes the same row lock (its dirty mark is an upsert), so it either commits before
@@ -26,108 +27,134 @@ COMPACT_LOCK_ID = 0x7477_636F_6D70  # "twcomp"
 GRACE_S = 5
 MAX_MINUTES = 720
 
-_SERIES_COLUMNS = ["series_id", "bucket", *ADDITIVE, "latency_max", "peak_calls"] + [
-    f"{s}_{p}" for s in ("lat", "ttft") for p in ("bins", "counts")
-]
+_FIGURES = [*ADDITIVE, "latency_max", "peak_calls", "lat_bins", "lat_counts", "ttft_bins", "ttft_counts"]
+_QUANTILES = ["lat_p50", "lat_p95", "lat_p99", "ttft_p50", "ttft_p95", "ttft_p99"]
+_SERIES_KEYS = ["series_id", "bucket"]
+_GROUP_KEYS = ["project_id", "dim", "value", "bucket"]
+_FROM_ROWS = ", ".join(f"r.{c}" for c in _FIGURES)
 
 
-def _rebuild_series(cursor: CursorWrapper, level: Level, below: Level, buckets: list[int]) -> None:
-    sums = ", ".join(f"sum({c})::{sql_type(c)}" for c in ADDITIVE)
-    cursor.execute(f"DELETE FROM {level.series_table} WHERE bucket = ANY(%s)", [buckets])
-    cursor.execute(
-        f"""
-        WITH src AS MATERIALIZED (
-          SELECT k.b AS target, r.*
-          FROM unnest(%(buckets)s::bigint[]) AS k(b)
-          JOIN {below.series_table} r ON r.bucket >= k.b AND r.bucket < k.b + {level.seconds}
-        ),
+def _merge(target: str, keys: list[str], source: str, extra: dict[str, str], peak_of_seconds: bool) -> str:
+    """One statement: INSERT into ``target`` a row per key, merging that key's ``source`` rows.
+
+    ``source`` yields the key columns and every figure column. With ``peak_of_seconds``
+    it also yields ``sec``: the key's calls are summed per second and the peak is the
+    busiest second of the sum; otherwise the peak is the greatest of the rows' peaks.
+    """
+    key_list = ", ".join(keys)
+    sums = ", ".join(f"sum({c})::{sql_type(c)} AS {c}" for c in ADDITIVE)
+    extras = "".join(f", {expr} AS {name}" for name, expr in extra.items())
+    peak = "" if peak_of_seconds else ", max(peak_calls) AS peak_calls"
+    peaks_cte = (
+        f"""peaks AS (
+          SELECT {key_list}, max(c)::bigint AS peak_calls
+          FROM (SELECT {key_list}, sec, sum(calls) AS c FROM src GROUP BY {key_list}, sec) AS per_second
+          GROUP BY {key_list}
+        ),"""
+        if peak_of_seconds
+        else ""
+    )
+    arrays = ", ".join(
+        f"coalesce(array_agg({col} ORDER BY b) FILTER (WHERE kind = {kind}), '{{}}') AS {name}_{part}"
+        for kind, name in ((0, "lat"), (1, "ttft"))
+        for col, part in (("b", "bins"), ("n", "counts"))
+    )
+    # Nearest rank: the first bin whose running count reaches ⌈q·n⌉.
+    quantiles = ", ".join(
+        f"tw_bin_value(min(b) FILTER (WHERE kind = {kind} AND cum >= greatest(1, ceil({q} * total)))) "
+        f"AS {name}_p{round(q * 100)}"
+        for kind, name in ((0, "lat"), (1, "ttft"))
+        for q in (0.5, 0.95, 0.99)
+    )
+    columns = ", ".join([*keys, *_FIGURES, *_QUANTILES, *extra])
+    peaks_join = f"JOIN peaks USING ({key_list})" if peak_of_seconds else ""
+    return f"""
+        WITH src AS MATERIALIZED ({source}),
         totals AS (
-          SELECT series_id, target AS bucket, {sums}, max(latency_max) AS latency_max, max(peak_calls) AS peak_calls
-          FROM src GROUP BY 1, 2
+          SELECT {key_list}, {sums}, max(latency_max) AS latency_max{peak}{extras}
+          FROM src GROUP BY {key_list}
         ),
+        {peaks_cte}
         bins AS (
-          SELECT series_id, target AS bucket, v.kind, u.b, sum(u.c)::bigint AS n
+          SELECT {key_list}, v.kind, u.b, sum(u.c)::bigint AS n
           FROM src
           CROSS JOIN LATERAL (VALUES (0, src.lat_bins, src.lat_counts), (1, src.ttft_bins, src.ttft_counts))
             AS v(kind, bins, counts)
           CROSS JOIN LATERAL unnest(v.bins, v.counts) AS u(b, c)
-          GROUP BY 1, 2, 3, 4
+          GROUP BY {key_list}, v.kind, u.b
         ),
-        sketches AS (
-          SELECT series_id, bucket,
-            coalesce(array_agg(b ORDER BY b) FILTER (WHERE kind = 0), '{{}}') AS lat_bins,
-            coalesce(array_agg(n ORDER BY b) FILTER (WHERE kind = 0), '{{}}') AS lat_counts,
-            coalesce(array_agg(b ORDER BY b) FILTER (WHERE kind = 1), '{{}}') AS ttft_bins,
-            coalesce(array_agg(n ORDER BY b) FILTER (WHERE kind = 1), '{{}}') AS ttft_counts
-          FROM bins GROUP BY 1, 2
-        )
-        INSERT INTO {level.series_table} ({", ".join(_SERIES_COLUMNS)})
-        SELECT t.*, s.lat_bins, s.lat_counts, s.ttft_bins, s.ttft_counts
-        FROM totals t JOIN sketches s USING (series_id, bucket)
-        ORDER BY 1, 2
-        """,
-        {"buckets": buckets},
+        ranked AS (
+          SELECT *, sum(n) OVER (PARTITION BY {key_list}, kind ORDER BY b) AS cum,
+            sum(n) OVER (PARTITION BY {key_list}, kind) AS total
+          FROM bins
+        ),
+        sketches AS (SELECT {key_list}, {arrays}, {quantiles} FROM ranked GROUP BY {key_list})
+        INSERT INTO {target} ({columns})
+        SELECT {columns} FROM totals JOIN sketches USING ({key_list}) {peaks_join}
+        ORDER BY {key_list}
+    """
+
+
+def _within(table: str, level: Level) -> str:
+    """The rows of ``table`` inside each bucket being rebuilt, tagged with it as ``k.b``."""
+    return (
+        f"unnest(%(buckets)s::bigint[]) AS k(b) JOIN {table} r ON r.bucket >= k.b AND r.bucket < k.b + {level.seconds}"
     )
 
 
-# Per-group figures of each level from the level below. A minute's come from its
-# series' seconds: the group's calls per second are summed first, then the busiest
-# second is its peak. Stability: an hour keeps the sum of its minutes' error rates and
-# how many minutes had calls; a day adds up its hours'.
-_GROUP_COLUMNS = "project_id, dim, value, bucket, calls, errors, peak_calls, stab_sum, stab_minutes"
-_GROUP_FROM_SECONDS = f"""
-    INSERT INTO {MINUTE.group_table} ({_GROUP_COLUMNS})
-    SELECT project_id, dim, value, minute, sum(calls)::bigint, sum(errors)::bigint, max(calls), 0, 0
-    FROM (
-      SELECT s.project_id, k.dim, k.value, m.b AS minute, r.bucket, sum(r.calls) AS calls, sum(r.errors) AS errors
-      FROM unnest(%(buckets)s::bigint[]) AS m(b)
-      JOIN {SECOND.series_table} r ON r.bucket >= m.b AND r.bucket < m.b + 60
-      JOIN catalogue_series s ON s.id = r.series_id
-      CROSS JOIN LATERAL (VALUES
-        (0::smallint, ''::text), (1, s.tier_id::text), (2, s.model_id::text), (3, s.service), (4, s.deployment)
-      ) AS k(dim, value)
-      GROUP BY 1, 2, 3, 4, 5
-    ) AS per_second
-    GROUP BY 1, 2, 3, 4
-    ORDER BY 1, 2, 3, 4
-"""
-_GROUP_FIGURES = {
-    HOUR: (
-        "sum(calls)::bigint, sum(errors)::bigint, max(peak_calls), "
-        "coalesce(sum(errors::float8 / calls) FILTER (WHERE calls > 0), 0), count(*) FILTER (WHERE calls > 0)"
-    ),
-    DAY: "sum(calls)::bigint, sum(errors)::bigint, max(peak_calls), sum(stab_sum), sum(stab_minutes)::bigint",
-}
-
-
-def _rebuild_groups(cursor: CursorWrapper, level: Level, below: Level, buckets: list[int]) -> None:
-    cursor.execute(f"DELETE FROM {level.group_table} WHERE bucket = ANY(%s)", [buckets])
+def _statements(level: Level, below: Level) -> list[str]:
+    series = _merge(
+        level.series_table,
+        _SERIES_KEYS,
+        f"SELECT r.series_id, k.b AS bucket, {_FROM_ROWS} FROM {_within(below.series_table, level)}",
+        {},
+        peak_of_seconds=False,
+    )
     if level is MINUTE:
-        cursor.execute(_GROUP_FROM_SECONDS, {"buckets": buckets})
-        return
-    cursor.execute(
-        f"""
-        INSERT INTO {level.group_table} ({_GROUP_COLUMNS})
-        SELECT r.project_id, r.dim, r.value, k.b, {_GROUP_FIGURES[level]}
-        FROM unnest(%(buckets)s::bigint[]) AS k(b)
-        JOIN {below.group_table} r ON r.bucket >= k.b AND r.bucket < k.b + {level.seconds}
-        GROUP BY 1, 2, 3, 4
-        ORDER BY 1, 2, 3, 4
-        """,
-        {"buckets": buckets},
+        # A group's minute comes from its series' seconds.
+        source = f"""
+            SELECT s.project_id, g.dim, g.value, k.b AS bucket, r.bucket AS sec, {_FROM_ROWS}
+            FROM {_within(SECOND.series_table, level)}
+            JOIN catalogue_series s ON s.id = r.series_id
+            CROSS JOIN LATERAL (VALUES
+              (0::smallint, ''::text), (1, s.tier_id::text), (2, s.model_id::text), (3, s.service), (4, s.deployment)
+            ) AS g(dim, value)"""
+        group = _merge(level.group_table, _GROUP_KEYS, source, {"stab_sum": "0", "stab_minutes": "0"}, True)
+        return [series, group]
+    source = (
+        f"SELECT r.project_id, r.dim, r.value, k.b AS bucket, {_FROM_ROWS}, r.stab_sum, r.stab_minutes "
+        f"FROM {_within(below.group_table, level)}"
     )
+    if level is HOUR:  # an hour's stability: the sum of its minutes' pooled error rates, and their number
+        extra = {
+            "stab_sum": "coalesce(sum(errors::float8 / calls) FILTER (WHERE calls > 0), 0)",
+            "stab_minutes": "count(*) FILTER (WHERE calls > 0)",
+        }
+    else:  # a day's: its hours' added up
+        extra = {"stab_sum": "sum(stab_sum)", "stab_minutes": "sum(stab_minutes)::bigint"}
+    return [series, _merge(level.group_table, _GROUP_KEYS, source, extra, False)]
+
+
+_REBUILDS = [
+    (level, below, _statements(level, below)) for level, below in ((MINUTE, SECOND), (HOUR, MINUTE), (DAY, HOUR))
+]
 
 
 def rebuild(cursor: CursorWrapper, minutes: list[int]) -> None:
     """Replace the rollups of these minutes, their hours and their days (inside a transaction)."""
     if not minutes:
         return
-    hours = sorted({m - m % HOUR.seconds for m in minutes})
-    days = sorted({m - m % DAY.seconds for m in minutes})
+    buckets = {
+        MINUTE: minutes,
+        HOUR: sorted({m - m % HOUR.seconds for m in minutes}),
+        DAY: sorted({m - m % DAY.seconds for m in minutes}),
+    }
     cursor.execute("SET LOCAL work_mem = '64MB'")
-    for level, below, buckets in ((MINUTE, SECOND, minutes), (HOUR, MINUTE, hours), (DAY, HOUR, days)):
-        _rebuild_series(cursor, level, below, buckets)
-        _rebuild_groups(cursor, level, below, buckets)
+    for level, _, statements in _REBUILDS:
+        cursor.execute(f"DELETE FROM {level.series_table} WHERE bucket = ANY(%s)", [buckets[level]])
+        cursor.execute(f"DELETE FROM {level.group_table} WHERE bucket = ANY(%s)", [buckets[level]])
+        for statement in statements:
+            cursor.execute(statement, {"buckets": buckets[level]})
 
 
 def compact_once(max_minutes: int = MAX_MINUTES, grace_s: int = GRACE_S) -> int:

@@ -32,8 +32,9 @@ def test_it_rebuilds_damaged_rollups_to_the_same_figures(client, project, ingest
     roll_up_everything()
     start, end = _day_bounds(ts)
     before = _report(project.pk, start, end)
-    with connection.cursor() as cursor:  # damage: counts doubled, a group's rows gone
+    with connection.cursor() as cursor:  # damage: counts doubled, hours gone
         cursor.execute("UPDATE rollup_series_1d SET calls = calls * 2")
+        cursor.execute("UPDATE rollup_group_1d SET calls = calls * 2")
         cursor.execute("DELETE FROM rollup_group_1h")
     assert _report(project.pk, start, end) != before
     err = StringIO()
