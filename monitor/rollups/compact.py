@@ -34,13 +34,15 @@ _GROUP_KEYS = ["project_id", "dim", "value", "bucket"]
 _FROM_ROWS = ", ".join(f"r.{c}" for c in _FIGURES)
 
 
-def _merge(target: str, keys: list[str], source: str, extra: dict[str, str], peak_of_seconds: bool) -> str:
+def _merge(target: str, keys: list[str], source: str, extra: dict[str, str], seconds: str | None = None) -> str:
     """One statement: INSERT into ``target`` a row per key, merging that key's ``source`` rows.
 
-    ``source`` yields the key columns and every figure column. With ``peak_of_seconds``
-    it also yields ``sec``: the key's calls are summed per second and the peak is the
-    busiest second of the sum; otherwise the peak is the greatest of the rows' peaks.
+    ``source`` yields the key columns and every figure column. The peak is the greatest
+    of the rows' peaks, unless ``seconds`` is given: rows of the key columns, ``sec``
+    and ``calls``, whose calls are summed per second, the peak being the busiest
+    second of the sum.
     """
+    peak_of_seconds = seconds is not None
     key_list = ", ".join(keys)
     sums = ", ".join(f"sum({c})::{sql_type(c)} AS {c}" for c in ADDITIVE)
     extras = "".join(f", {expr} AS {name}" for name, expr in extra.items())
@@ -48,7 +50,7 @@ def _merge(target: str, keys: list[str], source: str, extra: dict[str, str], pea
     peaks_cte = (
         f"""peaks AS (
           SELECT {key_list}, max(c)::bigint AS peak_calls
-          FROM (SELECT {key_list}, sec, sum(calls) AS c FROM src GROUP BY {key_list}, sec) AS per_second
+          FROM (SELECT {key_list}, sec, sum(calls) AS c FROM ({seconds}) AS s GROUP BY {key_list}, sec) AS per_second
           GROUP BY {key_list}
         ),"""
         if peak_of_seconds
@@ -97,8 +99,11 @@ def _merge(target: str, keys: list[str], source: str, extra: dict[str, str], pea
 
 def _within(table: str, level: Level) -> str:
     """The rows of ``table`` inside each bucket being rebuilt, tagged with it as ``k.b``."""
+    # LATERAL with OFFSET 0 (not flattened): a range scan of the bucket index per bucket, whatever the planner's
+    # estimates for tables that were empty at the last ANALYZE.
     return (
-        f"unnest(%(buckets)s::bigint[]) AS k(b) JOIN {table} r ON r.bucket >= k.b AND r.bucket < k.b + {level.seconds}"
+        f"unnest(%(buckets)s::bigint[]) AS k(b) CROSS JOIN LATERAL "
+        f"(SELECT * FROM {table} WHERE bucket >= k.b AND bucket < k.b + {level.seconds} OFFSET 0) AS r"
     )
 
 
@@ -108,19 +113,22 @@ def _statements(level: Level, below: Level) -> list[str]:
         _SERIES_KEYS,
         f"SELECT r.series_id, k.b AS bucket, {_FROM_ROWS} FROM {_within(below.series_table, level)}",
         {},
-        peak_of_seconds=False,
     )
     if level is MINUTE:
-        # A group's minute comes from its series' seconds.
-        source = f"""
-            SELECT s.project_id, g.dim, g.value, k.b AS bucket, r.bucket AS sec, {_FROM_ROWS}
-            FROM {_within(SECOND.series_table, level)}
-            JOIN catalogue_series s ON s.id = r.series_id
-            CROSS JOIN LATERAL (VALUES
+        # A group's minute merges its series' minutes (just rebuilt); its peak comes from
+        # their seconds: calls summed per second over the group, then the busiest second.
+        dims = """CROSS JOIN LATERAL (VALUES
               (0::smallint, ''::text), (1, s.tier_id::text), (2, s.model_id::text), (3, s.service), (4, s.deployment)
             ) AS g(dim, value)"""
-        group = _merge(level.group_table, _GROUP_KEYS, source, {"stab_sum": "0", "stab_minutes": "0"}, True)
-        return [series, group]
+        source = f"""
+            SELECT s.project_id, g.dim, g.value, r.bucket, {_FROM_ROWS}
+            FROM {level.series_table} r JOIN catalogue_series s ON s.id = r.series_id {dims}
+            WHERE r.bucket = ANY(%(buckets)s::bigint[])"""
+        seconds = f"""
+            SELECT s.project_id, g.dim, g.value, k.b AS bucket, r.bucket AS sec, r.calls
+            FROM {_within(SECOND.series_table, level)} JOIN catalogue_series s ON s.id = r.series_id {dims}"""
+        extra = {"stab_sum": "0", "stab_minutes": "0"}
+        return [series, _merge(level.group_table, _GROUP_KEYS, source, extra, seconds)]
     source = (
         f"SELECT r.project_id, r.dim, r.value, k.b AS bucket, {_FROM_ROWS}, r.stab_sum, r.stab_minutes "
         f"FROM {_within(below.group_table, level)}"
@@ -132,7 +140,7 @@ def _statements(level: Level, below: Level) -> list[str]:
         }
     else:  # a day's: its hours' added up
         extra = {"stab_sum": "sum(stab_sum)", "stab_minutes": "sum(stab_minutes)::bigint"}
-    return [series, _merge(level.group_table, _GROUP_KEYS, source, extra, False)]
+    return [series, _merge(level.group_table, _GROUP_KEYS, source, extra)]
 
 
 _REBUILDS = [
@@ -150,6 +158,11 @@ def rebuild(cursor: CursorWrapper, minutes: list[int]) -> None:
         DAY: sorted({m - m % DAY.seconds for m in minutes}),
     }
     cursor.execute("SET LOCAL work_mem = '64MB'")
+    # The rollup tables were often empty at their last ANALYZE, and the planner then
+    # believes every step yields one row and joins the merged rows by nested loop:
+    # minutes of work for a day of sparse data. Hash joins it is (the per-bucket range
+    # scans stay nested loops: they have no other way).
+    cursor.execute("SET LOCAL enable_nestloop = off")
     for level, _, statements in _REBUILDS:
         cursor.execute(f"DELETE FROM {level.series_table} WHERE bucket = ANY(%s)", [buckets[level]])
         cursor.execute(f"DELETE FROM {level.group_table} WHERE bucket = ANY(%s)", [buckets[level]])
