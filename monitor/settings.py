@@ -139,6 +139,9 @@ _FINE_MINIMUM = max(RAW_RETENTION_DAYS + 1, 8)
 FINE_RETENTION_DAYS = env_int("FINE_RETENTION_DAYS", _FINE_MINIMUM, minimum=_FINE_MINIMUM)
 # Records per second per key; 0 = no limit.
 INGEST_RATE_LIMIT = env_int("INGEST_RATE_LIMIT", 0, minimum=0)
+# Records waiting to be rolled up beyond which ingest answers 503 (0 = no limit):
+# five minutes of full-rate ingest with the workers stopped.
+INGEST_BACKLOG_LIMIT = env_int("INGEST_BACKLOG_LIMIT", 50_000_000, minimum=0)
 # How long a key lookup is cached; a revoked key stops working within this time.
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, minimum=0)
 # How far ahead daily raw partitions are created.

@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from monitor.api import keys as key_cache
-from monitor.ingest import pricing, series
+from monitor.ingest import backlog, pricing, series
 from monitor.projects.models import ApiKey, Membership, Project
 from monitor.projects.services import create_project
 
@@ -39,6 +39,7 @@ def _fresh_process_caches() -> Iterator[None]:
     key_cache.clear_cache()
     series.clear_cache()
     pricing.clear_cache()
+    backlog.clear_cache()
     yield
     key_cache.clear_cache()
     series.clear_cache()

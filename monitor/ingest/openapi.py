@@ -102,7 +102,9 @@ INGEST_RESPONSES = {
     413: _error(f"More than {MAX_RECORDS:,} records or 10 MB uncompressed."),
     415: _error("Content type other than application/json (charset=utf-8), or an encoding other than gzip."),
     429: _error("The key's rate limit (INGEST_RATE_LIMIT records/s) is exceeded; see Retry-After."),
-    503: _error("The database or broker is unreachable; see Retry-After."),
+    503: _error(
+        "The database is unreachable, or more than INGEST_BACKLOG_LIMIT records wait to be rolled up; see Retry-After."
+    ),
 }
 
 INGEST_PARAMETERS = [

@@ -16,6 +16,7 @@ from monitor.api.auth import ApiKeyAuthentication, IngestScope
 from monitor.api.errors import ApiError
 from monitor.api.keys import KeyPrincipal
 
+from .backlog import check_backlog
 from .body import read_body
 from .openapi import BATCH_SCHEMA, INGEST_EXAMPLES, INGEST_PARAMETERS, INGEST_RESPONSES, IngestSchema
 from .ratelimit import admit
@@ -67,6 +68,7 @@ class RecordsView(APIView):
             duplicate = committed_duplicate(principal.project_id, key)
             if duplicate is not None:
                 return _answer(duplicate)
+        check_backlog()
         window = TimeWindow.around(timezone.now(), settings.RAW_RETENTION_DAYS)
         try:
             batch = validate_batch(body, window)

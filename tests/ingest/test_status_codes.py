@@ -214,3 +214,20 @@ def test_other_views_keep_djangos_body_limit(client):
         "/login/", data=b"a=" + b"x" * (3 * 1024 * 1024), content_type="application/x-www-form-urlencoded"
     )
     assert response.status_code == 400
+
+
+def test_it_answers_503_with_retry_after_while_the_rollup_backlog_is_over_its_bound(
+    client, project, ingest_key, settings
+):
+    settings.INGEST_BACKLOG_LIMIT = 15
+    assert post_records(client, ingest_key, [record()] * 10).status_code == 202  # 10 pending: under
+    from monitor.ingest import backlog
+
+    backlog.clear_cache()
+    assert post_records(client, ingest_key, [record()] * 10).status_code == 202  # 20 pending now
+    backlog.clear_cache()
+    refused = post_records(client, ingest_key, [record()])
+    assert refused.status_code == 503
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert "rolled up" in refused.json()["error"]
+    assert counts(project.pk)["rows"] == 20
