@@ -18,7 +18,7 @@ from monitor.store.partitions import RAW_PARTITIONS
 from .claim import REROLL_LOCK_ID
 from .compact import rebuild
 from .levels import LEVELS, SECOND
-from .retention import ensure_second_partitions_for
+from .retention import ensure_second_partitions_for, second_partition_days
 from .statement import REROLL_SQL
 
 US = 1_000_000
@@ -35,13 +35,25 @@ def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
+def _listed(days: list[date]) -> str:
+    return ", ".join(f"{day:%Y-%m-%d}" for day in days[:5]) + (" …" if len(days) > 5 else "")
+
+
 def check_raw_present(days: list[date]) -> None:
+    """Refuse days whose raw records are gone, or whose per-second rollups are (the day's
+    minutes are rebuilt from its seconds, every project's)."""
     have = {p.day for p in RAW_PARTITIONS.existing() if not p.detach_pending}
     gone = [day for day in days if day not in have]
     if gone:
-        listed = ", ".join(f"{day:%Y-%m-%d}" for day in gone[:5]) + (" …" if len(gone) > 5 else "")
         raise RerollRefused(
-            f"The raw records of {listed} are gone (past RAW_RETENTION_DAYS): those days cannot be re-rolled."
+            f"The raw records of {_listed(gone)} are gone (past RAW_RETENTION_DAYS): those days cannot be re-rolled."
+        )
+    seconds = second_partition_days()
+    gone = [day for day in days if day not in seconds]
+    if gone:
+        raise RerollRefused(
+            f"The per-second rollups of {_listed(gone)} are gone (past FINE_RETENTION_DAYS): "
+            "those days cannot be re-rolled."
         )
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 
-from monitor.store.partitions import DailyPartitions, current_days
+from monitor.store.partitions import DailyPartitions, current_days, holds_uncounted_records
 
 from .levels import SECOND
 
@@ -23,5 +23,13 @@ def ensure_second_partitions_for(first: date, last: date) -> list[str]:
 
 
 def drop_expired_second_partitions(now: datetime | None = None) -> list[str]:
+    """Drop per-second partitions past FINE_RETENTION_DAYS, but never a day that still has
+    batches to roll up: their minutes will be rebuilt from that day's seconds, all of them."""
     oldest_kept = (now or datetime.now(UTC)).date() - timedelta(days=settings.FINE_RETENTION_DAYS)
-    return [name for table in SECOND_PARTITIONS for name in table.drop_older_than(oldest_kept)]
+    return [
+        name for table in SECOND_PARTITIONS for name in table.drop_older_than(oldest_kept, keep=holds_uncounted_records)
+    ]
+
+
+def second_partition_days() -> set[date]:
+    return {p.day for p in SECOND_PARTITIONS[0].existing() if not p.detach_pending}

@@ -157,7 +157,8 @@ def ensure_current_partitions(now: datetime | None = None) -> list[str]:
     return RAW_PARTITIONS.ensure(*current_days(now, settings.RAW_RETENTION_DAYS))
 
 
-def _holds_uncounted_records(cursor: CursorWrapper, day: date) -> bool:
+def holds_uncounted_records(cursor: CursorWrapper, day: date) -> bool:
+    """Whether a batch with records on ``day`` (UTC) is still waiting to be rolled up."""
     cursor.execute(
         """
         SELECT 1 FROM store_ingestbatch
@@ -172,4 +173,4 @@ def drop_expired_partitions(now: datetime | None = None) -> list[str]:
     """Drop raw partitions past retention whose batches have all been rolled up."""
     today = (now or datetime.now(UTC)).date()
     oldest_kept = today - timedelta(days=settings.RAW_RETENTION_DAYS)
-    return RAW_PARTITIONS.drop_older_than(oldest_kept, keep=_holds_uncounted_records)
+    return RAW_PARTITIONS.drop_older_than(oldest_kept, keep=holds_uncounted_records)

@@ -82,3 +82,16 @@ def test_it_refuses_a_range_whose_raw_records_are_gone(project, settings):
 def test_it_refuses_a_backwards_range(project):
     with pytest.raises(CommandError, match="before"):
         call_command("reroll", "--from", "2000", "--to", "1000")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_refuses_a_day_whose_per_second_rollups_are_gone(project, settings):
+    from monitor.rollups.retention import SECOND_PARTITIONS
+    from monitor.store.partitions import ensure_partitions
+
+    day = datetime.now(UTC).date() - timedelta(days=settings.FINE_RETENTION_DAYS + 2)
+    ensure_partitions(day, day)  # raw records kept (a batch pending, say), seconds dropped
+    SECOND_PARTITIONS[0].drop_older_than(day + timedelta(days=1))
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    with pytest.raises(CommandError, match="per-second rollups"):
+        call_command("reroll", "--from", start.isoformat(), "--to", (start + timedelta(hours=1)).isoformat())
