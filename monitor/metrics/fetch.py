@@ -63,7 +63,14 @@ def _run(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 
 def _point(step: int | None, start: int, column: str = "r.bucket") -> str:
-    return f"{column} - {column} %% {step}" if step else str(start)
+    """The start of the step bucket a row falls in (the window's start for a report).
+
+    A minute widened past the per-second retention may start before the first bucket:
+    it counts in the first one.
+    """
+    if not step:
+        return str(start)
+    return f"greatest({column} - {column} %% {step}, {start - start % step})"
 
 
 def add_totals(

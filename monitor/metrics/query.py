@@ -82,7 +82,7 @@ def parse_window(raw_from: str | None, raw_to: str | None, now: float | None = N
         raise ParamError("from", "is before the year 1")
     window = Window(start, end)
     if window.start >= window.end:
-        raise ParamError("from", "must be before to (after clipping to to now)")
+        raise ParamError("from", "must be before to (once to is clipped to now)")
     if window.seconds > MAX_RANGE_S:
         raise ParamError("from", "makes a range over 400 days")
     return window

@@ -159,3 +159,21 @@ def test_percentiles_of_a_thousand_calls_are_within_one_percent(db):
         assert close(row["latency_ms"][name], wanted, 0.01), (name, row["latency_ms"])
         assert close(row["ttft_ms"][name], wanted / 2, 0.01), (name, row["ttft_ms"])
     assert row["avg_latency_ms"] == sum(latencies) / 1000
+
+
+def test_points_keep_calls_of_a_minute_that_starts_before_the_first_bucket(db, settings):
+    # Past the per-second retention a window's edge widens to whole minutes; with a
+    # 7-second step such a minute can start before the first bucket: it counts there.
+    project_id, key = _project()
+    minute = (NOW - 3600) // 420 * 420  # a multiple of both 60 and 7
+    assert (
+        post_records(Client(), key, [{"ts": minute + 12, "service": "s", "tier": "4o", "latency_ms": 5}]).status_code
+        == 202
+    )
+    roll_up_pending()
+    compact_pending(grace_s=0)
+    settings.FINE_RETENTION_DAYS = 0  # as if the per-second rollups had all aged away
+    query = Query(project_id=project_id, window=Window(minute + 10, minute + 60), group_by=("tier",), step=7)
+    (series,) = timeseries(query)
+    assert series["points"][0]["requests"] == 1
+    assert sum(p["requests"] for p in series["points"]) == 1
