@@ -99,6 +99,20 @@ def test_make_run_serves_swagger_takes_demo_traffic_and_stops_everything(running
     assert (var / "servers.json").exists()
     assert "demo / demo-pass-for-tests" in (tmp_path / "run.log").read_text()
 
+    # The worker rolls the demo traffic up: the read API counts it within seconds.
+    read_key = subprocess.run(
+        [sys.executable, "manage.py", "create_api_key", "demo", "--scope", "read"],
+        cwd=REPO, env=_env_without_servers(var), capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        rows = httpx.get(f"{base}/api/v1/report", headers={"Authorization": f"Bearer {read_key}"}, timeout=10).json()
+        if rows["rows"] and sum(row["requests"] for row in rows["rows"]) > 0:
+            break
+        assert time.monotonic() < deadline, rows
+        time.sleep(1)
+    assert {row["labels"]["tier"] for row in rows["rows"]} <= {"o3", "4o", "o4-mini"}
+
     started = psutil.Process(process.pid).children(recursive=True)
     commands = " ".join(" ".join(p.cmdline()) for p in started)
     for role in ("gunicorn", "celery -A monitor worker", "celery -A monitor beat", "simulate", "postgres", "redis"):
