@@ -38,4 +38,6 @@ def parse_rfc3339_us(text: str) -> int | None:
 
 def rfc3339(seconds: int) -> str:
     """A response time: RFC 3339 in UTC ending in Z."""
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = datetime.fromtimestamp(seconds, UTC)
+    # strftime's %Y does not pad years before 1000 to four digits; RFC 3339 wants them.
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}Z"

@@ -27,7 +27,10 @@ def pending_records() -> int:
     if cached is not None:
         return cached
     with connection.cursor() as cursor:
-        cursor.execute("SELECT coalesce(sum(records), 0)::bigint FROM store_ingestbatch WHERE rolled_up_at IS NULL")
+        cursor.execute(
+            "SELECT coalesce(sum(records), 0)::bigint FROM store_ingestbatch "
+            "WHERE rolled_up_at IS NULL AND rollup_error IS NULL"
+        )
         (pending,) = cursor.fetchone()
     _backlog.put("pending", int(pending))
     return int(pending)

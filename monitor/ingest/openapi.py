@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
-from .schema import FIELD_RULES, INT32_MAX, INT64_MAX, MAX_COST, MAX_RECORDS
+from .schema import FIELD_RULES, INT32_MAX, INT64_MAX, MAX_COST, MAX_DURATION_MS, MAX_ENERGY_WH, MAX_RECORDS
 
 _NAME = {"type": "string", "minLength": 1, "maxLength": 100}
 _TYPES: dict[str, dict[str, Any]] = {
@@ -16,8 +16,8 @@ _TYPES: dict[str, dict[str, Any]] = {
     "tier": _NAME,
     "model": _NAME,
     "deployment": _NAME,
-    "latency_ms": {"type": "number", "minimum": 0},
-    "ttft_ms": {"type": "number", "minimum": 0},
+    "latency_ms": {"type": "number", "minimum": 0, "maximum": MAX_DURATION_MS},
+    "ttft_ms": {"type": "number", "minimum": 0, "maximum": MAX_DURATION_MS},
     "tokens_in": {"type": "integer", "minimum": 0, "maximum": INT64_MAX},
     "tokens_out": {"type": "integer", "minimum": 0, "maximum": INT64_MAX},
     "reasoning_tokens": {"type": "integer", "minimum": 0, "maximum": INT64_MAX},
@@ -25,7 +25,7 @@ _TYPES: dict[str, dict[str, Any]] = {
     "error_type": _NAME,
     "cost": {"type": "number", "minimum": 0, "maximum": MAX_COST},
     "cache_hit": {"type": "boolean"},
-    "energy_wh": {"type": "number", "minimum": 0},
+    "energy_wh": {"type": "number", "minimum": 0, "maximum": MAX_ENERGY_WH},
     "count": {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
     "window_s": {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
     "errors": {"type": "integer", "minimum": 0, "maximum": INT32_MAX},

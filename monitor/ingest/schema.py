@@ -21,7 +21,12 @@ INT32_MAX = 2**31 - 1
 MAX_COST = 9_000_000_000
 
 Name = Annotated[str, Meta(min_length=1, max_length=100)]
-NonNegative = Annotated[float, Meta(ge=0)]
+# Bounds that no real call reaches but that keep every rollup sum far from float
+# overflow (a single 1e308 would stop the rollups of every project).
+MAX_DURATION_MS = 1e10  # about 116 days
+MAX_ENERGY_WH = 1e12
+Duration = Annotated[float, Meta(ge=0, le=MAX_DURATION_MS)]
+Energy = Annotated[float, Meta(ge=0, le=MAX_ENERGY_WH)]
 Cost = Annotated[float, Meta(ge=0, le=MAX_COST)]
 Count64 = Annotated[int, Meta(ge=0, le=INT64_MAX)]
 Count32 = Annotated[int, Meta(ge=0, le=INT32_MAX)]
@@ -34,10 +39,10 @@ class Record(msgspec.Struct, forbid_unknown_fields=True):
     ts: float | str
     service: Name
     tier: Name
-    latency_ms: NonNegative
+    latency_ms: Duration
     model: Name | None = None
     deployment: Name | None = None
-    ttft_ms: NonNegative | None = None
+    ttft_ms: Duration | None = None
     tokens_in: Count64 | None = None
     tokens_out: Count64 | None = None
     reasoning_tokens: Count64 | None = None
@@ -45,7 +50,7 @@ class Record(msgspec.Struct, forbid_unknown_fields=True):
     error_type: Name | None = None
     cost: Cost | None = None
     cache_hit: bool | None = None
-    energy_wh: NonNegative | None = None
+    energy_wh: Energy | None = None
     count: Positive32 | None = None
     window_s: Positive32 | None = None
     errors: Count32 | None = None
@@ -66,8 +71,8 @@ FIELD_RULES: dict[str, str] = {
     "tier": "must be a string of 1 to 100 characters, not blank, without control characters",
     "model": "must be a string of 1 to 100 characters, not blank, without control characters (default: the tier)",
     "deployment": "must be a string of 1 to 100 characters, not blank, without control characters (default: 'default')",
-    "latency_ms": "must be a finite number ≥ 0 (end-to-end duration in milliseconds)",
-    "ttft_ms": "must be a finite number ≥ 0 and not more than latency_ms",
+    "latency_ms": f"must be a number from 0 to {MAX_DURATION_MS:,.0f} (end-to-end duration in milliseconds)",
+    "ttft_ms": f"must be a number from 0 to {MAX_DURATION_MS:,.0f} and not more than latency_ms",
     "tokens_in": "must be a JSON integer ≥ 0",
     "tokens_out": "must be a JSON integer ≥ 0",
     "reasoning_tokens": "must be a JSON integer ≥ 0 and not more than tokens_out (it is part of them)",
@@ -75,7 +80,7 @@ FIELD_RULES: dict[str, str] = {
     "error_type": "must be a string of 1 to 100 characters, not blank, without control characters",
     "cost": f"must be a finite number from 0 to {MAX_COST:,} in the project's currency",
     "cache_hit": "must be true or false (single calls only)",
-    "energy_wh": "must be a finite number ≥ 0",
+    "energy_wh": f"must be a number from 0 to {MAX_ENERGY_WH:,.0f}",
     "count": f"must be a JSON integer from 1 to {INT32_MAX:,} (window summaries only)",
     "window_s": f"must be a JSON integer from 1 to {INT32_MAX:,} (window summaries only)",
     "errors": "must be a JSON integer from 0 to count (window summaries only)",

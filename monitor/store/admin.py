@@ -95,13 +95,15 @@ class RollupStateFilter(admin.SimpleListFilter):
     parameter_name = "rolled_up"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Rolled up"), ("no", "Waiting")]
+        return [("yes", "Rolled up"), ("no", "Waiting"), ("failed", "Set aside (failed)")]
 
     def queryset(self, request: HttpRequest, queryset: Any) -> Any:
         if self.value() == "yes":
             return queryset.filter(rolled_up_at__isnull=False)
         if self.value() == "no":
-            return queryset.filter(rolled_up_at__isnull=True)
+            return queryset.filter(rolled_up_at__isnull=True, rollup_error__isnull=True)
+        if self.value() == "failed":
+            return queryset.filter(rollup_error__isnull=False)
         return queryset
 
 
@@ -124,6 +126,7 @@ class IngestBatchAdmin(_IngestBatchAdmin):
         "last_record",
         "idempotency_key",
         "rolled_up_at",
+        "rollup_error",
         "raw_rows",
     )
     readonly_fields = fields

@@ -31,6 +31,9 @@ class IngestBatch(models.Model):
     # NULL, not "": a batch without a key must not collide with other keyless batches.
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     rolled_up_at = models.DateTimeField(null=True, blank=True)
+    # Set when rolling the batch up failed on its data (a database DataError): the batch
+    # is set aside, so it cannot stop every other batch from being counted.
+    rollup_error = models.TextField(null=True, blank=True)  # noqa: DJ001 - NULL: no error
 
     class Meta:
         verbose_name_plural = "ingest batches"

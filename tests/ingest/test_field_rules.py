@@ -48,6 +48,8 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"latency_ms": -0.001}, "latency_ms"),
     ({"latency_ms": "12"}, "latency_ms"),
     ({"latency_ms": True}, "latency_ms"),
+    ({"latency_ms": 1e11}, "latency_ms"),  # past the bound that keeps rollup sums finite
+    ({"latency_ms": 1.7e308}, "latency_ms"),
     ({"ttft_ms": -1}, "ttft_ms"),
     ({"ttft_ms": 500, "latency_ms": 499.9}, "ttft_ms"),
     ({"ttft_ms": False}, "ttft_ms"),
@@ -73,6 +75,7 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"cache_hit": "true"}, "cache_hit"),
     ({"energy_wh": -2}, "energy_wh"),
     ({"energy_wh": True}, "energy_wh"),
+    ({"energy_wh": 1e13}, "energy_wh"),
     ({"colour": "blue"}, "colour"),  # unknown field
     ({"errors": 1}, "errors"),  # summary-only field on a single call
     ({"cache_hits": 1}, "cache_hits"),

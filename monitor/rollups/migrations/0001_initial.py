@@ -314,8 +314,10 @@ INDEXES = """
 CREATE INDEX rollup_series_1s_bucket ON rollup_series_1s (bucket);
 CREATE INDEX rollup_series_1m_bucket ON rollup_series_1m (bucket);
 CREATE INDEX rollup_series_1h_bucket ON rollup_series_1h (bucket);
+CREATE INDEX rollup_series_1d_bucket ON rollup_series_1d (bucket);
 CREATE INDEX rollup_group_1m_bucket ON rollup_group_1m (bucket);
 CREATE INDEX rollup_group_1h_bucket ON rollup_group_1h (bucket);
+CREATE INDEX rollup_group_1d_bucket ON rollup_group_1d (bucket);
 """
 
 
