@@ -1,13 +1,39 @@
-"""The web UI. The dashboards themselves arrive with issue 4; this is the shell they live in."""
+"""The web UI: project pages built from the metrics engine, the same one the API uses."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.views.decorators.http import require_POST
 
+from monitor.annotations.models import Annotation
+from monitor.annotations.validate import AnnotationRejected, parse_annotation
+from monitor.metrics.query import DIMENSIONS, ParamError
 from monitor.projects.models import Project
+
+from .common import ProjectPage, base_context, project_page
+from .pages.compare import compare
+from .pages.detail import detail
+from .pages.overview import overview
+from .pages.tiers import tiers
+from .state import parse_input_time
+from .tables import Table, csv_response
+
+Builder = Callable[[ProjectPage], dict[str, Any]]
+PAGES: dict[str, tuple[Builder, str]] = {
+    "overview": (overview, "dashboards/overview.html"),
+    "tiers": (tiers, "dashboards/tiers.html"),
+    "compare": (compare, "dashboards/compare.html"),
+    "detail": (detail, "dashboards/detail.html"),
+}
 
 
 @login_required
@@ -15,3 +41,66 @@ def home(request: HttpRequest) -> HttpResponse:
     assert isinstance(request.user, User)  # login_required
     projects = Project.objects.filter(memberships__user=request.user).order_by("slug")
     return render(request, "dashboards/home.html", {"projects": projects})
+
+
+def _tables(data: dict[str, Any]) -> list[Table]:
+    return [*data.get("tables", []), *([data["table"]] if data.get("table") else [])]
+
+
+def _page_view(name: str) -> Callable[[HttpRequest, str], HttpResponse]:
+    builder, template = PAGES[name]
+
+    @login_required
+    def view(request: HttpRequest, slug: str) -> HttpResponse:
+        page = project_page(request, slug)
+        data = builder(page)
+        export = request.GET.get("export")
+        if export:
+            table = next((t for t in _tables(data) if t.key == export), None)
+            if table is None:
+                raise Http404(f"No table {export!r} on this page")
+            return csv_response(table, f"{page.project.slug}-{name}-{export}")
+        tables = _tables(data)
+        for table in tables:
+            params = request.GET.copy()
+            params["export"] = table.key
+            table.export_href = f"?{params.urlencode()}"
+        return render(request, template, {**base_context(page, name), **data, "all_tables": tables})
+
+    view.__name__ = name
+    return view
+
+
+overview_view = _page_view("overview")
+tiers_view = _page_view("tiers")
+compare_view = _page_view("compare")
+detail_view = _page_view("detail")
+
+
+@login_required
+@require_POST
+def add_annotation(request: HttpRequest, slug: str) -> HttpResponse:
+    """The UI's annotation form; like the API, only owners write."""
+    page = project_page(request, slug)
+    back = request.POST.get("next") or page.url("overview")
+    if not back.startswith("/"):
+        back = page.url("overview")
+    if not page.is_owner:
+        messages.error(request, "Only the project's owners can add annotations.")
+        return HttpResponseRedirect(back)
+    raw_time = request.POST.get("time", "").strip()
+    try:
+        at = parse_input_time("time", raw_time) if raw_time else time.time()
+        scope = {name: [v] for name in DIMENSIONS if (v := request.POST.get(name, "").strip())}
+        note = parse_annotation({"time": at, "text": request.POST.get("text", ""), "filter": scope})
+    except (ParamError, AnnotationRejected) as exc:
+        messages.error(request, f"Annotation not added: {exc}.")
+        return HttpResponseRedirect(back)
+    assert isinstance(request.user, User)
+    text = note.text
+    Annotation.objects.create(
+        project=page.project, time=datetime.fromtimestamp(note.time_s, UTC), text=text, filter=note.filter,
+        created_by=request.user,
+    )  # fmt: skip
+    messages.success(request, f"Annotation “{text}” added.")
+    return HttpResponseRedirect(back)

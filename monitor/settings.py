@@ -12,6 +12,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+import plotly
+
 from monitor.devservers.state import read_state, var_dir
 from monitor.env import database_from_url, env_bool, env_int, env_list, env_str
 
@@ -64,6 +66,7 @@ INSTALLED_APPS = [
     "monitor.store",
     "monitor.ingest",
     "monitor.rollups",
+    "monitor.annotations",
     "dashboards",
 ]
 
@@ -122,7 +125,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Plotly's bundle ships inside the plotly package: served as /static/plotly/plotly.min.js.
+STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", Path(plotly.__file__).parent / "package_data")]
 # Only the production image collects static files (it sets STATIC_ROOT).
 STATIC_ROOT = env_str("STATIC_ROOT") or None
 # Served by whitenoise straight from the finders, so `make run` needs no collectstatic.

@@ -123,7 +123,7 @@ def point(t: Totals | None, seconds: int) -> dict[str, Any]:
         }
     return {
         "requests": t.calls,
-        "qps": t.calls / seconds,
+        "qps": qps(t.calls, seconds),
         "peak_qps": peak_qps(t),
         "error_rate": error_rate(t),
         "latency_ms": {"mean": ratio(t.latency_sum, t.calls), **percentiles(t.latency_bins, t.latency_percentiles)},
@@ -132,3 +132,30 @@ def point(t: Totals | None, seconds: int) -> dict[str, Any]:
         "cost": total_cost(t),
         "cost_per_call": cost_per_call(t),
     }
+
+
+# Figures the dashboards derive from report rows: defined here with the rest.
+HEADROOM = 0.2  # seed 000, 5: keep 20 % of compute in reserve
+SIGNIFICANT_CHANGE = 0.15  # seed 003: act on a change of more than 15-20 %
+
+
+def qps(calls: int, seconds: int) -> float | None:
+    """Calls per second over a window (or a bucket's covered seconds)."""
+    return None if not seconds else calls / seconds
+
+
+def projected_daily_calls(calls: int, seconds: int) -> float | None:
+    """Calls × 86,400 / seconds in range."""
+    return None if not seconds else calls * SECONDS_PER_DAY / seconds
+
+
+def headroom_limit(rated_qps: float | None) -> float | None:
+    """The most QPS a tier should see while keeping its headroom."""
+    return None if rated_qps is None else rated_qps * (1 - HEADROOM)
+
+
+def relative_change(before: float | None, after: float | None) -> float | None:
+    """(after − before) / before; None when either is missing or before is zero."""
+    if before is None or after is None or before == 0:
+        return None
+    return (after - before) / before

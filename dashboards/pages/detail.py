@@ -1,0 +1,74 @@
+"""Tier / model detail: each model version's figures, with its lifecycle flagged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.catalogue.models import ModelVersion
+from monitor.metrics.engine import report, timeseries
+
+from ..charts import error_rate_chart, percentile_chart, qps_chart
+from ..common import ProjectPage, rated_qps
+from ..tables import Column, Table
+
+MODEL_COLUMNS = [
+    Column("Tier"),
+    Column("Model"),
+    Column("Lifecycle"),
+    Column("Sunset"),
+    Column("Requests", "int"),
+    Column("Error rate", "ratio"),
+    Column("Latency p50", "ms"),
+    Column("Latency p95", "ms"),
+    Column("Latency p99", "ms"),
+    Column("TTFT p95", "ms"),
+    Column("Peak QPS", "qps"),
+    Column("Output tokens/s", "tokens"),
+    Column("Cost per call", "money"),
+]
+
+
+def detail(page: ProjectPage) -> dict[str, Any]:
+    pid = page.project.pk
+    rows = report(page.state.query(pid, group_by=("tier", "model")))
+    versions = {m.name: m for m in ModelVersion.objects.filter(project=page.project)}
+    table = Table("models", "Model versions over the range", list(MODEL_COLUMNS))
+    flagged = []
+    for row in rows:
+        labels = row["labels"]
+        version = versions.get(labels["model"])
+        lifecycle = version.lifecycle if version else ModelVersion.Lifecycle.ACTIVE
+        sunset = version.sunset_date.isoformat() if version and version.sunset_date else None
+        if lifecycle != ModelVersion.Lifecycle.ACTIVE:
+            flagged.append(
+                {"model": labels["model"], "tier": labels["tier"], "lifecycle": lifecycle, "sunset": sunset,
+                 "requests": row["requests"]}
+            )  # fmt: skip
+        table.rows.append(
+            [
+                labels["tier"],
+                labels["model"],
+                lifecycle,
+                sunset,
+                row["requests"],
+                row["error_rate"],
+                row["latency_ms"]["p50"],
+                row["latency_ms"]["p95"],
+                row["latency_ms"]["p99"],
+                row["ttft_ms"]["p95"],
+                row["peak_qps"],
+                row["tokens_out_per_s"],
+                row["cost_per_call"],
+            ]
+        )
+        table.marks.append(["", "", "" if lifecycle == "active" else f"lifecycle-{lifecycle}", *[""] * 10])
+    series = timeseries(page.state.query(pid, group_by=("model",)))
+    charts = {}
+    if series:
+        charts = {
+            "latency": percentile_chart(series, "latency_ms", "Latency per model version (p95)"),
+            "ttft": percentile_chart(series, "ttft_ms", "Time to first token per model version (p95)"),
+            "qps": qps_chart(series, rated_qps(page.project)),
+            "errors": error_rate_chart(series),
+        }
+    return {"tables": [table], "charts": charts, "flagged": flagged}

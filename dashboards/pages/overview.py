@@ -1,0 +1,97 @@
+"""Overview: live tiles per tier, the range's charts, and a table per tier."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from monitor.metrics.definitions import qps
+from monitor.metrics.engine import report, timeseries
+from monitor.metrics.query import Window
+
+from ..charts import cost_chart, error_rate_chart, percentile_chart, qps_chart
+from ..common import ProjectPage, rated_qps
+from ..state import LIVE_WINDOW_S
+from ..tables import Column, Table
+
+
+def live_tiles(page: ProjectPage) -> list[dict[str, Any]]:
+    """Per tier, the last five minutes (whatever range the charts show)."""
+    end = math.floor(time.time())
+    window = Window(end - LIVE_WINDOW_S, end)
+    rows = report(page.state.query(page.project.pk, window=window, group_by=("tier",)))
+    tiles = []
+    for row in rows:
+        tiles.append(
+            {
+                "tier": row["labels"]["tier"],
+                "values": [
+                    ("p95 latency", Column("", "ms").show(row["latency_ms"]["p95"])),
+                    ("p95 TTFT", Column("", "ms").show(row["ttft_ms"]["p95"])),
+                    ("QPS", Column("", "qps").show(qps(row["requests"], window.seconds))),
+                    ("Error rate", Column("", "ratio").show(row["error_rate"])),
+                    ("Stability", Column("", "ratio").show(row["stability"])),
+                    ("Cost per call", Column("", "money").show(row["cost_per_call"])),
+                ],
+            }
+        )
+    return tiles
+
+
+TIER_COLUMNS = [
+    Column("Tier"),
+    Column("Requests", "int"),
+    Column("Errors", "int"),
+    Column("Error rate", "ratio"),
+    Column("Latency p50", "ms"),
+    Column("Latency p95", "ms"),
+    Column("Latency p99", "ms"),
+    Column("TTFT p95", "ms"),
+    Column("Peak QPS", "qps"),
+    Column("Stability", "ratio"),
+    Column("Cost per call", "money"),
+    Column("Total cost", "money"),
+]
+
+
+def tier_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table("tiers", "Per tier over the range", list(TIER_COLUMNS))
+    for row in rows:
+        table.rows.append(
+            [
+                row["labels"]["tier"],
+                row["requests"],
+                row["errors"],
+                row["error_rate"],
+                row["latency_ms"]["p50"],
+                row["latency_ms"]["p95"],
+                row["latency_ms"]["p99"],
+                row["ttft_ms"]["p95"],
+                row["peak_qps"],
+                row["stability"],
+                row["cost_per_call"],
+                row["total_cost"],
+            ]
+        )
+    return table
+
+
+def overview(page: ProjectPage) -> dict[str, Any]:
+    pid = page.project.pk
+    query = page.state.query(pid, group_by=("tier",))
+    series = timeseries(query)
+    charts = {}
+    if series:
+        charts = {
+            "latency": percentile_chart(series, "latency_ms", "Latency percentiles (p95; p50 and p99 in the legend)"),
+            "ttft": percentile_chart(series, "ttft_ms", "Time to first token (p95; p50 and p99 in the legend)"),
+            "qps": qps_chart(series, rated_qps(page.project)),
+            "errors": error_rate_chart(series),
+            "cost": cost_chart(series, page.project.currency),
+        }
+    return {
+        "tiles": live_tiles(page),
+        "charts": charts,
+        "tables": [tier_table(report(query))],
+    }
