@@ -6,7 +6,7 @@ PORT   ?= 8000
 DEMO   ?= 1
 ARGS   ?=
 
-.PHONY: run test lint format bench-ingest clean help
+.PHONY: run test lint browser format bench-ingest clean help
 
 help:
 	@echo "make run   [PORT=8000] [DEMO=1]  run Tierwatch on http://127.0.0.1:PORT/"
@@ -34,7 +34,11 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint
+# The browser tests (tests/browser/) drive Debian's chromium, or CHROMIUM=/path: installed here when missing.
+browser:
+	@sh tests/browser/ensure-chromium
+
+test: lint browser
 	$(PY) -m monitor.devservers test $(ARGS)
 
 bench-ingest: $(VENV)/.dev
