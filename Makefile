@@ -12,6 +12,7 @@ help:
 	@echo "make run   [PORT=8000] [DEMO=1]  run Tierwatch on http://127.0.0.1:PORT/"
 	@echo "make test  [ARGS='-k name']      lint, type-check and run the whole test suite"
 	@echo "make bench-ingest               ingest throughput benchmark (docs/performance.md)"
+	@echo "make screenshots                refresh docs/screenshots/ from the browser tests"
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "Could not create $(VENV): install Python's venv module (Debian: apt-get install python3-venv)."; exit 1; }
@@ -40,6 +41,9 @@ browser:
 
 test: lint browser
 	$(PY) -m monitor.devservers test $(ARGS)
+
+screenshots: $(VENV)/.dev browser
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m monitor.devservers test tests/browser/test_dashboards.py -k "draws_its_charts or phone"
 
 bench-ingest: $(VENV)/.dev
 	bench/ingest

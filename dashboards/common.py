@@ -52,7 +52,7 @@ def project_page(request: HttpRequest, slug: str) -> ProjectPage:
 
 def filter_options(project: Project) -> dict[str, list[str]]:
     """Every value each dimension has taken in this project (from the series dictionary)."""
-    rows = Series.objects.filter(project=project).values_list("service", "tier__name", "model__name", "deployment")
+    rows = Series.objects.filter(project=project).values_list("tier__name", "model__name", "service", "deployment")
     values: dict[str, set[str]] = {name: set() for name in DIMENSIONS}
     for row in rows:
         for name, value in zip(DIMENSIONS, row, strict=True):
@@ -67,7 +67,8 @@ def rated_qps(project: Project) -> dict[str, float | None]:
 def annotation_marks(page: ProjectPage) -> list[dict[str, Any]]:
     """The window's annotations as the charts draw them, each linking to its before/after."""
     marks = []
-    for note in annotations_in(page.project.pk, page.state.start, page.state.end):
+    # Through the current second too: a note added a moment ago shows on the redirect.
+    for note in annotations_in(page.project.pk, page.state.start, page.state.end + 1):
         marks.append(
             {
                 "id": note.pk,

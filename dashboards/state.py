@@ -27,7 +27,7 @@ RANGES: tuple[tuple[str, str, int], ...] = (
 )
 DEFAULT_RANGE = "1h"
 CUSTOM = "custom"
-REFRESH_CHOICES = (0, 10, 30, 60, 300)
+REFRESH_CHOICES = (0, 5, 10, 30, 60, 300)
 # Chart steps: the smallest that keeps a chart under MAX_CHART_POINTS points. Steps of
 # whole minutes read the minute (or coarser) rollups, so long ranges stay cheap.
 STEPS = (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1_800, 3_600, 7_200, 10_800, 21_600, 43_200, 86_400)

@@ -1,0 +1,482 @@
+"""Dashboard pages over 10M records: server response time, and charts drawn in a real browser.
+
+    bench/pages [--records 10000000] [--runs 30] [--browser-runs 10] [--data DIR]
+
+Starts everything `make run` starts but the demo generator (web, worker, beat) with
+RAW_RETENTION_DAYS=31, in a scratch folder; creates a project `bench`, its owner `bench`
+(with a password) and an ingest key; posts --records calls spread over the last 30 days
+over HTTP (the three seed tiers; 4o with a deprecated version taking a tenth of its calls,
+o4-mini upgraded to a new version ten days ago, with an annotation; 4 services,
+2 deployments), waits for the rollups, then tops the data up to the current second.
+While the pages are timed the fleet keeps calling at the same rate (a batch every 5 s).
+
+Then, logged in through the log-in form:
+  - server: --runs GETs (httpx, one session, one at a time) of each page (overview,
+    tiers, compare, detail) at each range of --ranges; p50/p95 per page and range against
+    the 300 ms goal;
+  - browser: headless Debian Chromium (Playwright), --browser-runs navigations to each
+    page at each range of --browser-ranges, timed from navigation start to the moment the
+    page sets body[data-charts-drawn] (all its Plotly charts drawn); p50/p95 against the
+    2 s goal. One untimed navigation per page first, so Plotly comes from the HTTP cache
+    as it does for anyone who has opened a dashboard before.
+
+--data DIR keeps the stack's data folder in DIR: the first run loads it (and leaves it
+there); a later run with the same --records finds it there, only tops it up from its last
+record to now (a few seconds of loading per hour since), and goes straight to the timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import multiprocessing as mp
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stack import Stack, connect  # also puts the repository on sys.path
+from ingest_throughput import run_clients
+from query_latency import wait_for_rollups
+from workload import DEPLOYMENTS, SERVICES, TIERS
+
+DAYS = 30
+SERVER_GOAL_MS = 300.0
+BROWSER_GOAL_S = 2.0
+PAGES = {"overview": "", "tiers": "tiers/", "compare": "compare/", "detail": "detail/"}
+SLUG = USERNAME = "bench"
+MANIFEST = "bench-pages.json"
+MAX_TOP_UP_S = 7 * 86_400
+TRICKLE_EVERY_S = 5.0
+
+# Model versions: 4o sends a tenth of its calls to an old, deprecated version; o4-mini
+# moved to a new version UPGRADE_AGO_S before the first load (annotated on the charts).
+OLD_4O, NEW_4O = "4o-2024-05-13", "4o-2024-11-20"
+OLD_MINI, NEW_MINI = "o4-mini-2025-01-31", "o4-mini-2025-04-16"
+UPGRADE_AGO_S = 10 * 86_400
+
+# Set when the page script marks its charts drawn: the time since navigation start.
+CHARTS_DRAWN_PROBE = """
+(() => {
+  const seen = () => {
+    if (window.__chartsDrawnAt === undefined && document.body && "chartsDrawn" in document.body.dataset) {
+      window.__chartsDrawnAt = performance.now();
+    }
+  };
+  new MutationObserver(seen).observe(document,
+    { subtree: true, attributes: true, attributeFilter: ["data-charts-drawn"] });
+})();
+"""
+READ_TIMES = """() => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  return [window.__chartsDrawnAt ?? null, nav ? nav.responseEnd : null, nav ? nav.domContentLoadedEventEnd : null,
+          document.body.dataset.chartsDrawn];
+}"""
+
+
+# --- the load --------------------------------------------------------------------------
+
+
+def _records(first: int, count: int, start_ts: float, calls_per_s: float, upgrade_ts: float) -> list[dict[str, Any]]:
+    """Calls ``first`` .. ``first + count - 1`` of the fleet (call n at start_ts + n / calls_per_s)."""
+    rng = random.Random(first)
+    out = []
+    for n in range(first, first + count):
+        ts = start_ts + n / calls_per_s
+        tier = rng.choice(list(TIERS))
+        low, high, speed = (float(v) for v in TIERS[tier])
+        if tier == "4o":
+            model = OLD_4O if rng.random() < 0.1 else NEW_4O
+            if model == OLD_4O:
+                low, high, speed = low * 1.15, high * 1.15, speed * 0.9
+        elif tier == "o4-mini":
+            model = OLD_MINI if ts < upgrade_ts else NEW_MINI
+            if model == NEW_MINI:
+                low, high = low * 0.9, high * 0.9
+        else:
+            model = f"{tier}-2025-04-16"
+        ttft = rng.uniform(low, high)
+        tokens_out = rng.randint(20, 600)
+        rec: dict[str, Any] = {
+            "ts": ts,
+            "service": rng.choice(SERVICES),
+            "tier": tier,
+            "model": model,
+            "deployment": rng.choice(DEPLOYMENTS),
+            "latency_ms": round(ttft + tokens_out / speed * 1000, 3),
+            "ttft_ms": round(ttft, 3),
+            "tokens_in": rng.randint(50, 4000),
+            "tokens_out": tokens_out,
+        }
+        if rng.random() < 0.01:
+            rec["status"] = "error"
+            rec["error_type"] = "timeout"
+        out.append(rec)
+    return out
+
+
+def _batch(job: tuple[int, int, float, float, float]) -> bytes:
+    return gzip.compress(orjson.dumps({"records": _records(*job)}), 6)
+
+
+def batches(first: int, end: int, plan: dict[str, Any], size: int = 1000) -> list[bytes]:
+    """gzip'd batches of calls ``first`` .. ``end - 1``, in time order."""
+    jobs = [
+        (n, min(size, end - n), plan["start_ts"], plan["calls_per_s"], plan["upgrade_ts"])
+        for n in range(first, end, size)
+    ]
+    if len(jobs) < 8:
+        return [_batch(job) for job in jobs]
+    with mp.Pool() as pool:
+        return pool.map(_batch, jobs, chunksize=64)
+
+
+def due(plan: dict[str, Any], now: float) -> int:
+    """How many calls the fleet has made by ``now``."""
+    return max(int(plan["next_index"]), int((now - plan["start_ts"]) * plan["calls_per_s"]) + 1)
+
+
+SETUP = """
+import datetime as dt
+from django.contrib.auth.models import User
+from monitor.annotations.models import Annotation
+from monitor.catalogue.models import ModelVersion, Tier
+from monitor.projects.models import ApiKey
+from monitor.projects.services import create_project
+
+user = User.objects.create_user({username!r}, password={password!r})
+project = create_project({slug!r}, {username!r}, "Benchmark")
+tiers = {{t.name: t for t in Tier.objects.filter(project=project)}}
+upgrade = dt.datetime.fromtimestamp({upgrade_ts}, dt.UTC)
+ModelVersion.objects.create(project=project, tier=tiers["4o"], name={old_4o!r}, lifecycle="deprecated",
+                            sunset_date=dt.date.today() + dt.timedelta(days=90))
+ModelVersion.objects.create(project=project, tier=tiers["o4-mini"], name={old_mini!r}, lifecycle="retired",
+                            sunset_date=upgrade.date())
+Annotation.objects.create(project=project, time=upgrade, text={note!r}, filter={{"tier": ["o4-mini"]}},
+                          created_by=user)
+print(ApiKey.issue(project, ApiKey.Scope("ingest"), "bench/pages")[1])
+print(ApiKey.issue(project, ApiKey.Scope("read"), "bench/pages")[1])
+"""
+
+
+def set_up(stack: Stack, records: int) -> dict[str, Any]:
+    """The project, its owner and keys, and the plan of the load (kept as the folder's manifest)."""
+    now = time.time()
+    start_ts = now - DAYS * 86_400 + 300
+    plan: dict[str, Any] = {
+        "records": records,
+        "start_ts": start_ts,
+        # The last of the --records calls a minute ago.
+        "calls_per_s": records / (now - 60 - start_ts),
+        "upgrade_ts": math.floor(now - UPGRADE_AGO_S),
+        "next_index": 0,
+        "slug": SLUG,
+        "username": USERNAME,
+        "password": secrets.token_urlsafe(12),
+    }
+    code = SETUP.format(
+        username=USERNAME, password=plan["password"], slug=SLUG, upgrade_ts=plan["upgrade_ts"], old_4o=OLD_4O,
+        old_mini=OLD_MINI, note=f"{NEW_MINI} rolled out",
+    )  # fmt: skip
+    ingest_key, read_key = stack.manage("shell", "-v", "0", "-c", code).split()[-2:]
+    plan.update(ingest_key=ingest_key, read_key=read_key)
+    return plan
+
+
+def post(url: str, key: str, bodies: list[bytes], clients: int) -> tuple[int, int]:
+    if not bodies:
+        return 0, 0
+    accepted, failures, _, _ = run_clients(url, key, bodies, min(clients, len(bodies)), None)
+    return accepted, failures
+
+
+def save_manifest(folder: Path, plan: dict[str, Any]) -> None:
+    path = folder / MANIFEST
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # a password and keys are in it
+    with os.fdopen(fd, "w") as fh:
+        json.dump(plan, fh, indent=1)
+    tmp.replace(path)
+
+
+class Trickle(threading.Thread):
+    """The fleet going on calling at the load's rate while the pages are timed."""
+
+    def __init__(self, url: str, plan: dict[str, Any]) -> None:
+        super().__init__(daemon=True)
+        self.url, self.plan = url, plan
+        self.stopping = threading.Event()
+        self.failures = 0
+
+    def run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.plan['ingest_key']}", "Content-Encoding": "gzip",
+                   "Content-Type": "application/json"}  # fmt: skip
+        with httpx.Client(base_url=self.url, timeout=60) as client:
+            while not self.stopping.wait(TRICKLE_EVERY_S):
+                end = due(self.plan, time.time())
+                for body in batches(self.plan["next_index"], end, self.plan):
+                    if client.post("/api/v1/records", content=body, headers=headers).status_code != 202:
+                        self.failures += 1
+                self.plan["next_index"] = end
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join()
+
+
+# --- the stack, in a scratch folder or a kept one ---------------------------------------
+
+
+class PagesStack(Stack):
+    """bench/_stack.Stack, in ``folder`` when given (kept on exit) or a scratch one."""
+
+    def __init__(self, folder: Path | None) -> None:
+        super().__init__(demo=False)
+        self.keep = folder is not None
+        if folder is not None:
+            self.folder.rmdir()  # the scratch folder Stack made
+            folder.mkdir(parents=True, exist_ok=True)
+            self.folder = folder.resolve()
+
+    def __enter__(self) -> PagesStack:
+        super().__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.keep:
+            super().__exit__(*exc)
+            return
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+
+
+def kept_plan(folder: Path | None, records: int) -> dict[str, Any] | None:
+    """The manifest of a folder a previous run loaded, if it can be reused; exits if it cannot."""
+    if folder is None or not folder.exists() or not any(folder.iterdir()):
+        return None
+    path = folder / MANIFEST
+    if not path.exists():
+        sys.exit(f"{folder} holds data that bench/pages did not finish loading: remove it, or choose another --data.")
+    plan: dict[str, Any] = json.loads(path.read_text())
+    if plan["records"] != records:
+        sys.exit(f"{folder} holds a load of {plan['records']:,} records, not {records:,}: choose another --data.")
+    behind = time.time() - (plan["start_ts"] + plan["next_index"] / plan["calls_per_s"])
+    if behind > MAX_TOP_UP_S:
+        sys.exit(f"{folder} was last topped up {behind / 86_400:.0f} days ago: remove it, or choose another --data.")
+    return plan
+
+
+# --- timing ------------------------------------------------------------------------------
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    """p50 and p95, p95 as the value at rank ⌊0.95 n⌋ (as the other benchmarks take it)."""
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def log_in(url: str, plan: dict[str, Any]) -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=60)
+    form = client.get("/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+    assert token, "no CSRF token in the log-in form"
+    answer = client.post(
+        "/login/", data={"username": plan["username"], "password": plan["password"],
+                         "csrfmiddlewaretoken": token.group(1), "next": ""},
+    )  # fmt: skip
+    assert answer.status_code == 302 and "sessionid" in client.cookies, f"log-in failed ({answer.status_code})"
+    return client
+
+
+def page_path(slug: str, name: str, range_key: str) -> str:
+    return f"/p/{slug}/{PAGES[name]}?range={range_key}"
+
+
+def time_server(client: httpx.Client, slug: str, ranges: list[str], runs: int) -> dict[tuple[str, str], Any]:
+    """Per (page, range): response times in ms and the HTML size; the runs interleaved."""
+    combos = [(name, range_key) for name in PAGES for range_key in ranges]
+    times: dict[tuple[str, str], list[float]] = {combo: [] for combo in combos}
+    sizes: dict[tuple[str, str], int] = {}
+    for run in range(runs + 1):
+        for name, range_key in combos:
+            began = time.perf_counter()
+            response = client.get(page_path(slug, name, range_key))
+            body = response.read()
+            took = (time.perf_counter() - began) * 1000
+            assert response.status_code == 200, f"{name} {range_key}: HTTP {response.status_code}"
+            sizes[name, range_key] = len(body)
+            if run:  # the first round warms the workers' caches
+                times[name, range_key].append(took)
+    return {combo: (times[combo], sizes[combo]) for combo in combos}
+
+
+def time_browser(url: str, plan: dict[str, Any], ranges: list[str], runs: int) -> dict[tuple[str, str], Any]:
+    """Per (page, range): [charts drawn, response end, DOMContentLoaded] in ms since navigation start."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        sys.exit("bench/pages needs Debian's chromium (apt-get install chromium): it is not on PATH.")
+    combos = [(name, range_key) for name in PAGES for range_key in ranges]
+    results: dict[tuple[str, str], list[list[float]]] = {combo: [] for combo in combos}
+    charts: dict[tuple[str, str], str] = {}
+    failed: dict[tuple[str, str], int] = {combo: 0 for combo in combos}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox"] if os.geteuid() == 0 else []
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.add_init_script(CHARTS_DRAWN_PROBE)
+        page = context.new_page()
+        page.goto(f"{url}/login/")
+        page.fill("#id_username", plan["username"])
+        page.fill("#id_password", plan["password"])
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        assert "/login/" not in page.url, "browser log-in failed"
+        for run in range(runs + 1):
+            for combo in combos:
+                page.goto("about:blank")
+                page.goto(url + page_path(plan["slug"], *combo), wait_until="commit")
+                try:
+                    page.wait_for_selector("body[data-charts-drawn]", state="attached", timeout=60_000)
+                except Exception:  # a page that never says its charts are drawn counts as a miss
+                    failed[combo] += run > 0
+                    continue
+                drawn, response_end, dom_ready, count = page.evaluate(READ_TIMES)
+                charts[combo] = count
+                if run:  # the first round fills the HTTP cache
+                    results[combo].append([drawn, response_end, dom_ready])
+        browser.close()
+    return {combo: (results[combo], charts.get(combo, "?"), failed[combo]) for combo in combos}
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=30, help="server GETs per page and range")
+    parser.add_argument("--browser-runs", type=int, default=10, help="browser navigations per page and range")
+    parser.add_argument("--ranges", default="15m,1h,6h,24h,7d,30d", help="ranges timed on the server")
+    parser.add_argument("--browser-ranges", default="24h,30d", help="ranges timed in the browser")
+    parser.add_argument("--clients", type=int, default=12, help="concurrent clients posting the load")
+    parser.add_argument("--data", type=Path, help="keep the data folder here and reuse it on the next run")
+    args = parser.parse_args()
+    ranges = [r for r in args.ranges.split(",") if r]
+    browser_ranges = [r for r in args.browser_ranges.split(",") if r]
+
+    folder = args.data.resolve() if args.data else None
+    plan = kept_plan(folder, args.records)
+    os.environ["RAW_RETENTION_DAYS"] = str(DAYS + 1)
+    with PagesStack(folder) as stack:
+        began = time.monotonic()
+        if plan is None:
+            print(f"loading {args.records:,} records spread over {DAYS} days into {stack.folder} ...", flush=True)
+            plan = set_up(stack, args.records)
+            bodies = batches(0, args.records, plan)
+            accepted, failures = post(stack.url, plan["ingest_key"], bodies, args.clients)
+            del bodies
+            plan["next_index"] = args.records
+            print(f"ingested {accepted:,} records ({failures} failed) in {time.monotonic() - began:.0f} s", flush=True)
+            wait_for_rollups(stack.database_url)
+            print(f"rolled up {time.monotonic() - began:.0f} s after the first post", flush=True)
+            if stack.keep:
+                save_manifest(stack.folder, plan)
+        else:
+            print(f"reusing the {args.records:,} records loaded in {stack.folder}", flush=True)
+        # Up to the current second, so that the last hour and the live tiles have their calls.
+        top_up_began = time.monotonic()
+        end = due(plan, time.time())
+        accepted, failures = post(stack.url, plan["ingest_key"], batches(plan["next_index"], end, plan), args.clients)
+        plan["next_index"] = end
+        wait_for_rollups(stack.database_url)
+        print(f"topped up {accepted:,} records to now ({failures} failed), rolled up in "
+              f"{time.monotonic() - top_up_began:.0f} s", flush=True)  # fmt: skip
+        if stack.keep:
+            save_manifest(stack.folder, plan)
+
+        with connect(stack.database_url) as conn:
+            found = conn.execute(
+                "SELECT count(*) FROM catalogue_series s JOIN projects_project p ON p.id = s.project_id"
+                " WHERE p.slug = %s",
+                [plan["slug"]],
+            ).fetchone()
+        to = int(time.time())
+        report = httpx.get(
+            f"{stack.url}/api/v1/report", params={"from": to - DAYS * 86_400, "to": to},
+            headers={"Authorization": f"Bearer {plan['read_key']}"}, timeout=60,
+        ).json()  # fmt: skip
+        counted = sum(row["requests"] for row in report["rows"])
+        print(f"data       {counted:,} calls in the last {DAYS} days, {found[0] if found else 0} series, 3 tiers",
+              flush=True)  # fmt: skip
+
+        trickle = Trickle(stack.url, plan)
+        trickle.start()
+        try:
+            client = log_in(stack.url, plan)
+            try:
+                server = time_server(client, plan["slug"], ranges, args.runs)
+            finally:
+                client.close()
+            print()
+            for (name, range_key), (times, size) in server.items():
+                p50, p95 = percentiles(times)
+                print(f"page {name:<8} range {range_key:>3}  server p50 {p50:5.0f} ms  p95 {p95:5.0f} ms"
+                      f"   ({size / 1024:,.0f} KiB of HTML)", flush=True)  # fmt: skip
+            browser = time_browser(stack.url, plan, browser_ranges, args.browser_runs)
+        finally:
+            trickle.stop()
+            if stack.keep:
+                save_manifest(stack.folder, plan)
+    print()
+    for (name, range_key), (rows, count, failed) in browser.items():
+        if not rows:
+            print(f"browser {name:<8} {range_key:>3}  charts never drawn ({failed} of {args.browser_runs} runs)")
+            continue
+        drawn = percentiles([r[0] / 1000 for r in rows])
+        response = percentiles([r[1] for r in rows])
+        ready = percentiles([r[2] / 1000 for r in rows])
+        missed = f", {failed} runs never drawn" if failed else ""
+        print(f"browser {name:<8} {range_key:>3}  charts drawn p50 {drawn[0]:4.2f} s  p95 {drawn[1]:4.2f} s"
+              f"   ({count} chart{'' if count == '1' else 's'}; response p50 {response[0]:4.0f} ms,"
+              f" DOMContentLoaded p50 {ready[0]:4.2f} s{missed})")  # fmt: skip
+
+    print()
+    worst_server = max(server.items(), key=lambda item: percentiles(item[1][0])[1])
+    (s_name, s_range), (s_times, _) = worst_server
+    s_p95 = percentiles(s_times)[1]
+    print(f"server     worst p95 {s_p95:.0f} ms ({s_name} {s_range}), goal ≤ {SERVER_GOAL_MS:.0f} ms on every page "
+          f"and range: {'PASS' if s_p95 <= SERVER_GOAL_MS else 'FAIL'}")  # fmt: skip
+    drawn_p95 = {combo: percentiles([r[0] / 1000 for r in rows])[1] if rows and not failed else math.inf
+                 for combo, (rows, _, failed) in browser.items()}  # fmt: skip
+    (b_name, b_range), b_p95 = max(drawn_p95.items(), key=lambda item: item[1])
+    print(f"browser    worst p95 {b_p95:.2f} s ({b_name} {b_range}), goal ≤ {BROWSER_GOAL_S:.0f} s from navigation "
+          f"to charts drawn: {'PASS' if b_p95 <= BROWSER_GOAL_S else 'FAIL'}")  # fmt: skip
+    if trickle.failures:
+        print(f"(the fleet's calls while timing: {trickle.failures} batches refused)")
+
+
+if __name__ == "__main__":
+    main()
