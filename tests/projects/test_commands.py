@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from monitor.annotations.models import Annotation
 from monitor.api.keys import resolve_key
 from monitor.catalogue.models import ModelVersion, Price, Tier
 from monitor.catalogue.seeds import DEPRECATED_DEMO_MODEL
@@ -226,6 +227,7 @@ def _demo_state() -> dict[str, int]:
         "tiers": Tier.objects.count(),
         "models": ModelVersion.objects.count(),
         "prices": Price.objects.count(),
+        "annotations": Annotation.objects.count(),
     }
 
 
@@ -269,6 +271,14 @@ def test_bootstrap_demo_writes_an_ingest_key_that_works(client, db, tmp_path, mo
     response = post_records(client, plain, [record(tier="o4-mini")])
     assert response.status_code == 202, response.content
     assert counts(project.pk)["rows"] == 1
+
+
+def test_bootstrap_demo_annotates_the_start_of_the_demo_once(db, tmp_path, monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    run("bootstrap_demo", "--secrets-dir", str(tmp_path))
+    run("bootstrap_demo", "--secrets-dir", str(tmp_path))
+    project = Project.objects.get(slug="demo")
+    assert list(Annotation.objects.filter(project=project).values_list("text", flat=True)) == ["Demo traffic started"]
 
 
 def test_bootstrap_demo_deprecates_the_old_4o_version(db, tmp_path, monkeypatch):

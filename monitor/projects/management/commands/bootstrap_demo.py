@@ -9,7 +9,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
+from monitor.annotations.models import Annotation
 from monitor.catalogue.models import ModelVersion, Tier
 from monitor.catalogue.seeds import DEPRECATED_DEMO_MODEL
 from monitor.projects.models import ApiKey, Membership, Project
@@ -57,6 +59,11 @@ class Command(BaseCommand):
             old.lifecycle = ModelVersion.Lifecycle.DEPRECATED
             old.sunset_date = old.sunset_date or date.today() + timedelta(days=90)
             old.save()
+        if not Annotation.objects.filter(project=project).exists():
+            # So the demo's charts show an annotation and its before/after from the start.
+            Annotation.objects.create(
+                project=project, time=timezone.now(), text="Demo traffic started", created_by=user
+            )
         key_file = folder / "demo-ingest-key"
         key = key_file.read_text().strip() if key_file.exists() else ""
         if not key or not ApiKey.objects.filter(prefix=key[3:11], revoked_at__isnull=True).exists():
