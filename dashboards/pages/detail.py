@@ -30,8 +30,14 @@ MODEL_COLUMNS = [
 
 def detail(page: ProjectPage) -> dict[str, Any]:
     pid = page.project.pk
-    rows = report(page.state.query(pid, group_by=("tier", "model")))
-    versions = {m.name: m for m in ModelVersion.objects.filter(project=page.project)}
+    # By model alone (a version belongs to one tier): one dimension, so peak QPS and
+    # stability come from the per-model rollups, not from per-second rows.
+    rows = report(page.state.query(pid, group_by=("model",)))
+    versions = {m.name: m for m in ModelVersion.objects.filter(project=page.project).select_related("tier")}
+    for row in rows:
+        version = versions.get(row["labels"]["model"])
+        row["labels"] = {"tier": version.tier.name if version else "", **row["labels"]}
+    rows.sort(key=lambda row: (row["labels"]["tier"], row["labels"]["model"]))
     table = Table("models", "Model versions over the range", list(MODEL_COLUMNS))
     flagged = []
     for row in rows:
