@@ -7,7 +7,7 @@ from typing import Any
 from django.http import QueryDict
 
 from monitor.catalogue.models import Tier
-from monitor.metrics.definitions import projected_daily_calls
+from monitor.metrics.definitions import capacity_used, projected_daily_calls
 from monitor.metrics.engine import report
 
 from ..advisor import PRESETS, AdvisorParamError, Scenario, TierFacts, evaluate, parse_custom, saving
@@ -60,7 +60,7 @@ def _facts(page: ProjectPage) -> tuple[list[TierFacts], Table]:
                 row["latency_ms"]["p99"] if row else None,
                 peak,
                 rated,
-                peak / rated if peak is not None and rated else None,
+                capacity_used(peak, rated),
                 row["error_rate"] if row else None,
                 row["cost_per_call"] if row else None,
                 row["projected_daily_cost"] if row else None,

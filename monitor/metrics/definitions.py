@@ -159,3 +159,8 @@ def relative_change(before: float | None, after: float | None) -> float | None:
     if before is None or after is None or before == 0:
         return None
     return (after - before) / before
+
+
+def capacity_used(peak: float | None, rated: float | None) -> float | None:
+    """Peak QPS / rated QPS: above 1 − HEADROOM, the tier has lost its headroom."""
+    return None if peak is None or not rated else peak / rated
