@@ -30,8 +30,13 @@ def plotly_time_s(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def plotly_text(text: str) -> str:
+    """Plotly reads some HTML tags (links among them) in names and labels: show them as text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def label_of(labels: Mapping[str, str]) -> str:
-    return " / ".join(labels.values())
+    return plotly_text(" / ".join(labels.values()))
 
 
 def colours(series: Series) -> dict[str, str]:
@@ -134,7 +139,7 @@ def simple_chart(
 
 def error_rate_chart(series: Series) -> dict[str, Any]:
     chart = simple_chart(
-        series, "Error rate", "errors", lambda p: None if p["error_rate"] is None else p["error_rate"] * 100
+        series, "Error rate", "% of calls", lambda p: None if p["error_rate"] is None else p["error_rate"] * 100
     )
     chart["layout"]["yaxis"]["ticksuffix"] = " %"
     return chart
@@ -146,7 +151,7 @@ def cost_chart(series: Series, currency: str) -> dict[str, Any]:
 
 def capacity_chart(rows: Sequence[tuple[str, float | None, float | None]]) -> dict[str, Any]:
     """Peak QPS against rated QPS per tier, with the 80 % headroom line."""
-    names = [name for name, _, _ in rows]
+    names = [plotly_text(name) for name, _, _ in rows]
     peak = {
         "type": "bar",
         "name": "peak QPS",

@@ -34,6 +34,11 @@ class ProjectPage:
     state: PageState
     is_owner: bool
 
+    @property
+    def exporting(self) -> bool:
+        """A CSV export: the builders skip what only the page shows (charts, tiles)."""
+        return bool(self.request.GET.get("export"))
+
     def url(self, name: str, *args: Any, **overrides: Any) -> str:
         query = self.state.querystring(**overrides)
         return reverse(name, args=[self.project.slug, *args]) + (f"?{query}" if query else "")

@@ -40,8 +40,8 @@ def chart_step(seconds: int) -> int:
 
 
 def _local_input(ts: int) -> str:
-    """A time as a ``datetime-local`` input value (UTC, to the minute)."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M")
+    """A time as a ``datetime-local`` input value (UTC, to the second)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def parse_input_time(name: str, raw: str) -> float:
@@ -63,6 +63,7 @@ class PageState:
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     refresh: int = 0
     problems: tuple[str, ...] = ()
+    open_end: bool = False  # a custom range without ``to``: it runs up to now
 
     @property
     def window(self) -> Window:
@@ -84,7 +85,9 @@ class PageState:
         """The state as query-string pairs; an override of None drops that parameter."""
         pairs: dict[str, list[str]] = {"range": [self.range_key]}
         if self.range_key == CUSTOM:
-            pairs["from"], pairs["to"] = [_local_input(self.start)], [_local_input(self.end)]
+            pairs["from"] = [_local_input(self.start)]
+            if not self.open_end:
+                pairs["to"] = [_local_input(self.end)]
         for name, values in self.filters.items():
             pairs[name] = list(values)
         if self.refresh:
@@ -98,6 +101,10 @@ class PageState:
 
     def querystring(self, **overrides: str | Sequence[str] | None) -> str:
         return urlencode(self.params(**overrides))
+
+    def pinned(self) -> dict[str, str]:
+        """The window shown, to the second: a later request (a CSV export) gets the same one."""
+        return {"range": CUSTOM, "from": _local_input(self.start), "to": _local_input(self.end)}
 
     @property
     def custom_from(self) -> str:
@@ -135,7 +142,7 @@ def parse_state(params: Mapping[str, Sequence[str]], now: float | None = None) -
     if range_key == CUSTOM:
         try:
             start, end = _custom_window(one("from"), one("to"), last)
-            return PageState(CUSTOM, start, end, filters, refresh, tuple(problems))
+            return PageState(CUSTOM, start, end, filters, refresh, tuple(problems), open_end=not one("to"))
         except ParamError as exc:
             problems.append(f"{exc.field} {exc.message}; showing the last hour")
             range_key = DEFAULT_RANGE

@@ -46,15 +46,24 @@ FORMATS: dict[str, Callable[[Any], str]] = {
 }
 
 
+def show(kind: str, value: Any) -> str:
+    if value is None or value == "":
+        return NO_DATA
+    return FORMATS[kind](value)
+
+
+# A column of this kind takes each row's own kind (Table.row_kinds): a table with a
+# metric per row, such as a comparison, keeps raw numbers and still shows units.
+BY_ROW = "by-row"
+
+
 @dataclass(frozen=True)
 class Column:
     label: str
     kind: str = "text"
 
     def show(self, value: Any) -> str:
-        if value is None or value == "":
-            return NO_DATA
-        return FORMATS[self.kind](value)
+        return show(self.kind, value)
 
 
 @dataclass
@@ -66,15 +75,15 @@ class Table:
     # Per row, per cell: an extra CSS class (e.g. a flagged lifecycle); optional.
     marks: list[list[str]] = field(default_factory=list)
     export_href: str = ""  # set by the view: this page's URL asking for the CSV
+    row_kinds: list[str] = field(default_factory=list)  # for BY_ROW columns
 
     def shown(self) -> list[list[tuple[str, str, str]]]:
         """Rows for the template: (text, kind, mark) per cell."""
         out = []
         for r, row in enumerate(self.rows):
             marks = self.marks[r] if r < len(self.marks) else [""] * len(row)
-            out.append(
-                [(col.show(value), col.kind, mark) for col, value, mark in zip(self.columns, row, marks, strict=True)]
-            )
+            kinds = [self.row_kinds[r] if col.kind == BY_ROW else col.kind for col in self.columns]
+            out.append([(show(kind, value), kind, mark) for kind, value, mark in zip(kinds, row, marks, strict=True)])
         return out
 
 
@@ -90,7 +99,7 @@ def _cell(value: Any) -> Any:
 def csv_response(table: Table, filename: str) -> HttpResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([col.label for col in table.columns])
+    writer.writerow([_cell(col.label) for col in table.columns])
     for row in table.rows:
         writer.writerow([_cell(value) for value in row])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from monitor.annotations.models import Annotation
@@ -63,6 +64,8 @@ def _page_view(name: str) -> Callable[[HttpRequest, str], HttpResponse]:
         tables = _tables(data)
         for table in tables:
             params = request.GET.copy()
+            for param, value in page.state.pinned().items():  # the CSV is of the window on screen
+                params[param] = value
             params["export"] = table.key
             table.export_href = f"?{params.urlencode()}"
         return render(request, template, {**base_context(page, name), **data, "all_tables": tables})
@@ -82,8 +85,8 @@ detail_view = _page_view("detail")
 def add_annotation(request: HttpRequest, slug: str) -> HttpResponse:
     """The UI's annotation form; like the API, only owners write."""
     page = project_page(request, slug)
-    back = request.POST.get("next") or page.url("overview")
-    if not back.startswith("/"):
+    back = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
         back = page.url("overview")
     if not page.is_owner:
         messages.error(request, "Only the project's owners can add annotations.")

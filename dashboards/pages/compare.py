@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from monitor.metrics.query import Window
 
 from ..charts import plotly_time_s
 from ..common import ProjectPage
-from ..tables import Column, Table
+from ..tables import BY_ROW, Column, Table
 
 MIN_SIDE_S = 60
 
@@ -53,7 +54,7 @@ def compare_sides(a_label: str, a: dict[str, Any] | None, b_label: str, b: dict[
     table = Table(
         "comparison",
         f"{a_label} → {b_label}",
-        [Column("Metric"), Column(a_label, "text"), Column(b_label, "text"), Column("Change", "change")],
+        [Column("Metric"), Column(a_label, BY_ROW), Column(b_label, BY_ROW), Column("Change", "change")],
     )
     improved: list[str] = []
     regressed: list[str] = []
@@ -65,8 +66,8 @@ def compare_sides(a_label: str, a: dict[str, Any] | None, b_label: str, b: dict[
             better = (change > 0) == (metric.better > 0)
             (improved if better else regressed).append(f"{metric.label} {change * 100:+.0f} %")
             mark = "improved" if better else "regressed"
-        column = Column("", metric.kind)
-        table.rows.append([metric.label, column.show(before), column.show(after), change])
+        table.rows.append([metric.label, before, after, change])
+        table.row_kinds.append(metric.kind)
         table.marks.append(["", "", "", mark])
     return {"table": table, "verdict": verdict(b_label, improved, regressed, a is not None and b is not None)}
 
@@ -101,7 +102,10 @@ def version_ab(page: ProjectPage) -> dict[str, Any]:
     names = [m.name for m in models]
     a, b = page.request.GET.get("a"), page.request.GET.get("b")
     if a not in names or b not in names:
+        kept_b = b if b in names else None
         a, b = _default_pair(models, a if a in names else None)
+        if kept_b and kept_b != a:
+            b = kept_b
     result: dict[str, Any] = {"mode": "ab", "models": models, "a": a, "b": b}
     if a and b:
         filters = {k: v for k, v in page.state.filters.items() if k != "model"} | {"model": (a, b)}
@@ -129,9 +133,9 @@ def before_after(page: ProjectPage, annotation_id: int) -> dict[str, Any] | None
     at = math.floor(note.time.timestamp())
     now = math.floor(time.time())
     # Equal windows: as long as the chosen range, but no longer than the time since.
-    side = max(min(page.state.end - page.state.start, now - at), MIN_SIDE_S)
-    filters = {name: tuple(values) for name, values in (note.filter or {}).items()}
-    before_w, after_w = Window(at - side, at), Window(at, min(at + side, now))
+    side = min(page.state.end - page.state.start, now - at)
+    filters = combined_filters(page.state.filters, note.filter or {})
+    before_w, after_w = Window(at - side, at), Window(at, at + side)
     result: dict[str, Any] = {
         "mode": "before_after",
         "annotation": note,
@@ -139,11 +143,15 @@ def before_after(page: ProjectPage, annotation_id: int) -> dict[str, Any] | None
         "before_window": (plotly_time_s(before_w.start), plotly_time_s(before_w.end)),
         "after_window": (plotly_time_s(after_w.start), plotly_time_s(after_w.end)),
         "side_s": side,
+        "scope": filters,
     }
-    if after_w.end <= after_w.start:
-        result.update(
-            {"table": None, "verdict": {"kind": "empty", "text": "The annotation is in the future: no after yet."}}
-        )
+    if side < MIN_SIDE_S:
+        text = "Less than a minute has passed since the annotation: not enough after it to compare yet."
+        result.update({"table": None, "verdict": {"kind": "empty", "text": text}})
+        return result
+    if filters is None:
+        text = "The page's filters and the annotation's leave nothing in common: nothing to compare."
+        result.update({"table": None, "verdict": {"kind": "empty", "text": text}})
         return result
 
     def side_row(window: Window) -> dict[str, Any] | None:
@@ -151,6 +159,19 @@ def before_after(page: ProjectPage, annotation_id: int) -> dict[str, Any] | None
 
     result.update(compare_sides("Before", side_row(before_w), "After", side_row(after_w)))
     return result
+
+
+def combined_filters(
+    page: Mapping[str, Sequence[str]], note: Mapping[str, Sequence[str]]
+) -> dict[str, tuple[str, ...]] | None:
+    """The page's filters narrowed by the annotation's; None when a dimension keeps no value."""
+    combined = {name: tuple(values) for name, values in page.items()}
+    for name, values in note.items():
+        kept = tuple(v for v in combined.get(name, values) if v in values)
+        if not kept:
+            return None
+        combined[name] = kept
+    return combined
 
 
 def compare(page: ProjectPage) -> dict[str, Any]:

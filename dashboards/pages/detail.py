@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from monitor.catalogue.models import ModelVersion
@@ -28,12 +29,26 @@ MODEL_COLUMNS = [
 ]
 
 
+def models_for_tiers(
+    filters: Mapping[str, tuple[str, ...]], versions: Mapping[str, ModelVersion]
+) -> dict[str, tuple[str, ...]]:
+    if "tier" not in filters:
+        return dict(filters)
+    narrowed = {name: values for name, values in filters.items() if name != "tier"}
+    in_tiers = tuple(name for name, version in versions.items() if version.tier.name in filters["tier"])
+    narrowed["model"] = tuple(m for m in filters.get("model", in_tiers) if m in in_tiers)
+    return narrowed
+
+
 def detail(page: ProjectPage) -> dict[str, Any]:
     pid = page.project.pk
-    # By model alone (a version belongs to one tier): one dimension, so peak QPS and
-    # stability come from the per-model rollups, not from per-second rows.
-    rows = report(page.state.query(pid, group_by=("model",)))
     versions = {m.name: m for m in ModelVersion.objects.filter(project=page.project).select_related("tier")}
+    # By model alone, a tier filter turned into the tier's models (a version belongs to
+    # one tier): one dimension, so peak QPS and stability come from the per-model
+    # rollups rather than per-second rows. Filters on service or deployment still
+    # need the per-second rows.
+    filters = models_for_tiers(page.state.filters, versions)
+    rows = report(page.state.query(pid, group_by=("model",), filters=filters))
     for row in rows:
         version = versions.get(row["labels"]["model"])
         row["labels"] = {"tier": version.tier.name if version else "", **row["labels"]}
@@ -68,8 +83,8 @@ def detail(page: ProjectPage) -> dict[str, Any]:
             ]
         )
         table.marks.append(["", "", "" if lifecycle == "active" else f"lifecycle-{lifecycle}", *[""] * 10])
-    series = timeseries(page.state.query(pid, group_by=("model",)))
     charts = {}
+    series = [] if page.exporting else timeseries(page.state.query(pid, group_by=("model",), filters=filters))
     if series:
         charts = {
             "latency": percentile_chart(series, "latency_ms", "Latency per model version (p95)"),

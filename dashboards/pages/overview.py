@@ -13,7 +13,7 @@ from monitor.metrics.query import Window
 from ..charts import cost_chart, error_rate_chart, percentile_chart, qps_chart
 from ..common import ProjectPage, rated_qps
 from ..state import LIVE_WINDOW_S
-from ..tables import Column, Table
+from ..tables import Column, Table, show
 
 
 def live_tiles(page: ProjectPage) -> list[dict[str, Any]]:
@@ -26,13 +26,14 @@ def live_tiles(page: ProjectPage) -> list[dict[str, Any]]:
         tiles.append(
             {
                 "tier": row["labels"]["tier"],
+                "href": page.url("detail", tier=row["labels"]["tier"]),
                 "values": [
-                    ("p95 latency", Column("", "ms").show(row["latency_ms"]["p95"])),
-                    ("p95 TTFT", Column("", "ms").show(row["ttft_ms"]["p95"])),
-                    ("QPS", Column("", "qps").show(qps(row["requests"], window.seconds))),
-                    ("Error rate", Column("", "ratio").show(row["error_rate"])),
-                    ("Stability", Column("", "ratio").show(row["stability"])),
-                    ("Cost per call", Column("", "money").show(row["cost_per_call"])),
+                    ("p95 latency", show("ms", row["latency_ms"]["p95"])),
+                    ("p95 TTFT", show("ms", row["ttft_ms"]["p95"])),
+                    ("QPS", show("qps", qps(row["requests"], window.seconds))),
+                    ("Error rate", show("ratio", row["error_rate"])),
+                    ("Stability", show("ratio", row["stability"])),
+                    ("Cost per call", show("money", row["cost_per_call"])),
                 ],
             }
         )
@@ -80,7 +81,7 @@ def tier_table(rows: list[dict[str, Any]]) -> Table:
 def overview(page: ProjectPage) -> dict[str, Any]:
     pid = page.project.pk
     query = page.state.query(pid, group_by=("tier",))
-    series = timeseries(query)
+    series = [] if page.exporting else timeseries(query)
     charts = {}
     if series:
         charts = {
@@ -91,7 +92,7 @@ def overview(page: ProjectPage) -> dict[str, Any]:
             "cost": cost_chart(series, page.project.currency),
         }
     return {
-        "tiles": live_tiles(page),
+        "tiles": [] if page.exporting else live_tiles(page),
         "charts": charts,
         "tables": [tier_table(report(query))],
     }

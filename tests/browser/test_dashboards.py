@@ -145,7 +145,10 @@ def test_csv_export_downloads_the_table_shown(page, live_server, owner, dashboar
     assert {row[0]: int(row[1]) for row in rows[1:]} == shown
 
 
-def test_a_service_named_like_a_script_shows_as_text(page, live_server, owner, dashboard_data):
+def test_names_with_markup_show_as_text(page, live_server, owner, ingest_key, dashboard_data):
+    link = '<a href="https://evil.example/">m</a>'
+    post_records(Client(), ingest_key, [record(ts=time.time() - 30, tier="4o", model=link, service=XSS)])
+    roll_up_everything()
     dialogs: list[str] = []
 
     def refuse(dialog: Dialog) -> None:
@@ -154,10 +157,14 @@ def test_a_service_named_like_a_script_shows_as_text(page, live_server, owner, d
 
     page.on("dialog", refuse)
     log_in(page, live_server.url, owner)
-    _open(page, live_server.url, "overview", "?group_by=service")
+    _open(page, live_server.url, "overview")
     services = page.locator("details[data-filter=service]")
     services.locator("summary").click()
     expect(services.get_by_text(XSS, exact=True)).to_be_visible()
+    _open(page, live_server.url, "detail")  # charts per model: the link is a trace name
+    expect(page.locator("[data-table=models]")).to_contain_text(link)
+    expect(page.locator(".chart .legendtext", has_text=link).first).to_be_visible()
+    expect(page.locator(".chart a")).to_have_count(0)
     _open(page, live_server.url, "detail", f"?service={XSS}")
     expect(page.locator("details[data-filter=service] summary")).to_contain_text(XSS)
     assert dialogs == []

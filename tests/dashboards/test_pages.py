@@ -217,3 +217,73 @@ def test_a_teammate_cannot_add_an_annotation(teammate, project):
 def test_the_project_switcher_lists_only_the_users_projects(owner, project, other_project):
     response = _logged_in(owner).get("/p/acme/")
     assert [p.slug for p in response.context["projects"]] == ["acme"]
+
+
+def test_the_annotation_form_never_redirects_off_site(owner, project):
+    response = _logged_in(owner).post("/p/acme/annotations/", {"text": "x", "next": "//evil.example/path"})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/p/acme/")
+
+
+def test_a_name_with_a_link_shows_as_text_in_the_charts(owner, client, project, ingest_key):
+    link = '<a href="https://evil.example/">o3</a>'
+    post_records(client, ingest_key, [record(tier=link, latency_ms=100.0)])
+    roll_up_everything()
+    charts = _logged_in(owner).get("/p/acme/").context["charts"]
+    names = [trace["name"] for chart in charts.values() for trace in chart["data"]]
+    assert names and not any("<a" in name for name in names)
+    assert any("&lt;a href=" in name for name in names)
+    tiers = _logged_in(owner).get("/p/acme/tiers/").context["charts"]["capacity"]
+    assert not any("<a" in str(x) for trace in tiers["data"] for x in trace["x"])
+
+
+def test_a_custom_range_keeps_its_seconds_in_every_link(owner, traffic):
+    start = datetime.fromtimestamp(time.time() - 3000, UTC).replace(second=30)
+    response = _logged_in(owner).get(f"/p/acme/?range=custom&from={start:%Y-%m-%dT%H:%M:%S}")
+    state = response.context["state"]
+    assert state.start == int(start.timestamp()) and state.open_end
+    for _, _, href in response.context["navigation"]:
+        assert f"from={start:%Y-%m-%dT%H}%3A{start:%M}%3A30" in href
+        assert "to=" not in href  # an open end keeps running up to now
+
+
+def test_the_csv_link_pins_the_window_on_screen(owner, traffic):
+    response = _logged_in(owner).get("/p/acme/?range=1h")
+    state, table = response.context["state"], response.context["tables"][0]
+    assert "range=custom" in table.export_href
+    assert f"from={datetime.fromtimestamp(state.start, UTC):%Y-%m-%dT%H}" in table.export_href
+
+
+def test_the_comparison_csv_holds_numbers(owner, traffic):
+    rows = _csv(_logged_in(owner).get("/p/acme/compare/?a=o3-v1&b=4o-v1&export=comparison"))
+    by_metric = {row[0]: row for row in rows[1:]}
+    assert float(by_metric["Latency p95"][1]) > float(by_metric["Latency p95"][2])
+    assert int(by_metric["Requests"][1]) == 40
+
+
+def test_a_tile_links_to_its_tier_alone(owner, traffic):
+    tiles = _logged_in(owner).get("/p/acme/?tier=o3&tier=4o").context["tiles"]
+    href = next(t["href"] for t in tiles if t["tier"] == "o3")
+    assert href.count("tier=") == 1 and "tier=o3" in href
+
+
+def test_before_after_narrows_the_annotations_scope_by_the_pages_filters(owner, client, project, ingest_key):
+    now = int(time.time())
+    post_records(client, ingest_key, [record(ts=now - 500 + n, tier=("o3", "4o")[n % 2]) for n in range(400)])
+    roll_up_everything()
+    note = Annotation.objects.create(project=project, time=datetime.fromtimestamp(now - 250, UTC), text="cache on")
+    both = _logged_in(owner).get(f"/p/acme/compare/?annotation={note.pk}")
+    only_o3 = _logged_in(owner).get(f"/p/acme/compare/?annotation={note.pk}&tier=o3")
+    requests = {
+        name: {row[0]: row for row in response.context["table"].rows}["Requests"][1]
+        for name, response in (("both", both), ("o3", only_o3))
+    }
+    assert requests["o3"] < requests["both"]
+    assert only_o3.context["scope"] == {"tier": ("o3",)}
+
+
+def test_before_after_waits_for_a_minute_after_the_annotation(owner, project):
+    note = Annotation.objects.create(project=project, time=datetime.now(UTC), text="just now")
+    response = _logged_in(owner).get(f"/p/acme/compare/?annotation={note.pk}")
+    assert response.context["verdict"]["kind"] == "empty"
+    assert "Less than a minute" in response.context["verdict"]["text"]
