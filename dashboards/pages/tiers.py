@@ -7,15 +7,26 @@ from typing import Any
 from django.http import QueryDict
 
 from monitor.catalogue.models import Tier
-from monitor.metrics.definitions import capacity_used, projected_daily_calls
+from monitor.metrics.definitions import HEADROOM, capacity_used, projected_daily_calls
 from monitor.metrics.engine import report
 
-from ..advisor import PRESETS, AdvisorParamError, Scenario, TierFacts, evaluate, parse_custom, saving
+from ..advisor import (
+    CUSTOM_PARAMS,
+    PRESETS,
+    AdvisorParamError,
+    Scenario,
+    TierFacts,
+    evaluate,
+    parse_custom,
+    percent,
+    saving,
+)
 from ..charts import capacity_chart
 from ..common import ProjectPage
 from ..tables import Column, Table
 
-CUSTOM_PARAMS = ("ttft_budget_ms", "min_context", "max_cost", "headroom")
+# The advisor's state in the URL: the controls form carries it, so a new range or filter keeps it.
+ADVISOR_PARAMS = ("scenario", *CUSTOM_PARAMS, "move_from", "move_to", "share")
 COMPARISON_COLUMNS = [
     Column("Tier"),
     Column("Context (catalogue)", "int"),
@@ -78,7 +89,6 @@ def _facts(page: ProjectPage) -> tuple[list[TierFacts], Table]:
                 error_rate=row["error_rate"] if row else None,
                 cost_per_call=row["cost_per_call"] if row else None,
                 projected_daily_calls=projected_daily_calls(row["requests"], window.seconds) if row else None,
-                projected_daily_cost=row["projected_daily_cost"] if row else None,
             )
         )
     return facts, table
@@ -141,5 +151,8 @@ def tiers(page: ProjectPage) -> dict[str, Any]:
         "share_percent": round(share * 100, 2),
         "saving": moved,
         "advisor_problems": [p for p in (scenario_problem, share_problem) if p],
+        "advisor_params": [(k, v) for k in ADVISOR_PARAMS if (v := params.get(k, "").strip())],
+        "headroom_percent": percent(HEADROOM),
+        "usable_percent": percent(1 - HEADROOM),
         "currency": page.project.currency,
     }

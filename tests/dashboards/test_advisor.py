@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
+import time
+from html.parser import HTMLParser
+from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client
 
 from dashboards.advisor import (
+    CUSTOM_PARAMS,
     PRESETS,
     AdvisorParamError,
     Scenario,
@@ -14,9 +20,11 @@ from dashboards.advisor import (
     Verdict,
     evaluate,
     parse_custom,
-    preset,
     saving,
 )
+from dashboards.pages.tiers import ADVISOR_PARAMS
+from monitor.metrics.definitions import HEADROOM
+from tests.conftest import post_records, record, roll_up_everything
 
 # Shaped like the seed's tier table (seed 000, 1.2 and 3.2): TTFT p95 at the top of each
 # profile's range but inside it, peaks under 80 % of the rated QPS, the seed's prices.
@@ -28,9 +36,8 @@ O3 = TierFacts(
     latency_p99_ms=4200,
     peak_qps=10,
     error_rate=0.01,
-    cost_per_call=Decimal("0.15"),
+    cost_per_call=0.15,
     projected_daily_calls=100_000,
-    projected_daily_cost=Decimal("15000"),
 )
 FOUR_O = TierFacts(
     name="4o",
@@ -40,9 +47,8 @@ FOUR_O = TierFacts(
     latency_p99_ms=1800,
     peak_qps=30,
     error_rate=0.005,
-    cost_per_call=Decimal("0.08"),
+    cost_per_call=0.08,
     projected_daily_calls=100_000,
-    projected_daily_cost=Decimal("8000"),
 )
 O4_MINI = TierFacts(
     name="o4-mini",
@@ -52,17 +58,14 @@ O4_MINI = TierFacts(
     latency_p99_ms=700,
     peak_qps=90,
     error_rate=0.002,
-    cost_per_call=Decimal("0.03"),
+    cost_per_call=0.03,
     projected_daily_calls=100_000,
-    projected_daily_cost=Decimal("3000"),
 )
 SEED_TIERS = [O3, FOUR_O, O4_MINI]
 
 
 def scenario(key: str) -> Scenario:
-    found = preset(key)
-    assert found is not None, key
-    return found
+    return next(each for each in PRESETS if each.key == key)
 
 
 def by_tier(verdicts: list[Verdict]) -> dict[str, Verdict]:
@@ -88,7 +91,7 @@ def test_the_presets_are_the_seed_scenario_matrix_with_its_picks() -> None:
     assert scenario("mobile-assistant").ttft_budget_ms == 200
     assert scenario("research-analysis").min_context_tokens == 32_000
     assert scenario("light-moderation").max_cost_per_call == 0.01
-    assert preset("nonexistent") is None
+    assert all(each.latency_budget_ms is None for each in PRESETS)  # the seed's matrix gives none
 
 
 def test_verdicts_come_back_in_the_order_of_the_tiers() -> None:
@@ -223,14 +226,33 @@ def test_ttft_exactly_on_the_budget_passes() -> None:
     assert verdict.qualifies
 
 
+def test_the_headroom_rule_is_the_one_in_the_metric_definitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("monitor.metrics.definitions.HEADROOM", 0.3)
+    facts = TierFacts(name="4o", rated_qps=40, ttft_p95_ms=450, peak_qps=30)
+    [verdict] = evaluate(scenario("customer-service"), [facts])
+
+    assert not verdict.qualifies
+    assert outcomes(verdict)["peak QPS ≤ 70 % of rated QPS"] == "fail"
+    assert verdict.checks[1].detail == "peak 30 QPS of rated 40 QPS (75 %), over the 28 QPS limit"
+
+
 # --- custom scenario ---------------------------------------------------------------------
 
 
 def test_parse_custom_reads_every_constraint() -> None:
-    custom = parse_custom({"ttft_budget_ms": "250", "min_context": "8000", "max_cost": "0.05", "headroom": "on"})
+    custom = parse_custom(
+        {
+            "ttft_budget_ms": "250",
+            "latency_p99_budget_ms": "1500",
+            "min_context": "8000",
+            "max_cost": "0.05",
+            "headroom": "on",
+        }
+    )
     assert custom.key == "custom"
     assert custom.seed_pick is None
     assert custom.ttft_budget_ms == 250
+    assert custom.latency_budget_ms == 1500
     assert custom.min_context_tokens == 8000
     assert custom.max_cost_per_call == 0.05
     assert custom.needs_headroom
@@ -238,8 +260,11 @@ def test_parse_custom_reads_every_constraint() -> None:
 
 
 def test_parse_custom_treats_blank_as_no_constraint_and_ignores_other_parameters() -> None:
-    custom = parse_custom({"ttft_budget_ms": " ", "min_context": "", "max_cost": "0.1", "from": "x", "tier": "o3"})
+    custom = parse_custom(
+        {"ttft_budget_ms": " ", "latency_p99_budget_ms": "", "min_context": "", "max_cost": "0.1", "from": "x"}
+    )
     assert custom.ttft_budget_ms is None
+    assert custom.latency_budget_ms is None
     assert custom.min_context_tokens is None
     assert custom.max_cost_per_call == 0.1
     assert not custom.needs_headroom
@@ -256,6 +281,42 @@ def test_a_custom_scenario_is_judged_like_a_preset() -> None:
     assert {t: v.qualifies for t, v in verdicts.items()} == {"o3": False, "4o": True, "o4-mini": True}
 
 
+# --- latency budget ----------------------------------------------------------------------
+
+
+def test_a_latency_budget_alone_is_a_scenario_checked_against_latency_p99() -> None:
+    custom = parse_custom({"latency_p99_budget_ms": "2000"})
+    assert custom.latency_budget_ms == 2000
+    assert custom.ttft_budget_ms is None
+    verdicts = by_tier(evaluate(custom, SEED_TIERS))
+
+    assert {t: v.qualifies for t, v in verdicts.items()} == {"o3": False, "4o": True, "o4-mini": True}
+    o3 = verdicts["o3"]
+    assert outcomes(o3) == {"latency p99 ≤ 2,000 ms": "fail"}
+    assert o3.checks[0].detail == "measured 4,200 ms, over the 2,000 ms budget"
+    assert "latency p99 4,200 ms > 2,000 ms" in o3.reason
+    assert "latency p99 1,800 ms ≤ 2,000 ms" in verdicts["4o"].reason
+
+
+def test_the_latency_budget_is_checked_alongside_the_ttft_budget() -> None:
+    # 4o's first token comes in time (450 ms) but the whole call takes 1,800 ms at p99.
+    custom = parse_custom({"ttft_budget_ms": "500", "latency_p99_budget_ms": "1000"})
+    verdicts = by_tier(evaluate(custom, SEED_TIERS))
+
+    assert [t for t, v in verdicts.items() if v.qualifies] == ["o4-mini"]
+    assert outcomes(verdicts["4o"]) == {"TTFT p95 ≤ 500 ms": "pass", "latency p99 ≤ 1,000 ms": "fail"}
+    assert outcomes(verdicts["o3"]) == {"TTFT p95 ≤ 500 ms": "fail", "latency p99 ≤ 1,000 ms": "fail"}
+
+
+def test_latency_exactly_on_the_budget_passes_and_no_calls_is_unknown() -> None:
+    custom = parse_custom({"latency_p99_budget_ms": "700"})
+    assert evaluate(custom, [O4_MINI])[0].qualifies
+
+    [idle] = evaluate(custom, [TierFacts(name="o5", rated_qps=10)])
+    assert not idle.qualifies
+    assert (idle.checks[0].outcome, idle.checks[0].detail) == ("unknown", "no calls in this range")
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
@@ -263,6 +324,8 @@ def test_a_custom_scenario_is_judged_like_a_preset() -> None:
         ({"ttft_budget_ms": "-1"}, "ttft_budget_ms"),
         ({"ttft_budget_ms": "nan"}, "ttft_budget_ms"),
         ({"ttft_budget_ms": "inf"}, "ttft_budget_ms"),
+        ({"latency_p99_budget_ms": "slow"}, "latency_p99_budget_ms"),
+        ({"latency_p99_budget_ms": "-5"}, "latency_p99_budget_ms"),
         ({"min_context": "32k"}, "min_context"),
         ({"min_context": "1.5"}, "min_context"),
         ({"min_context": "-4000"}, "min_context"),
@@ -271,7 +334,7 @@ def test_a_custom_scenario_is_judged_like_a_preset() -> None:
         ({"headroom": "maybe"}, "headroom"),
         ({"ttft_budget_ms": "200", "headroom": "2"}, "headroom"),
         ({}, "scenario"),
-        ({"ttft_budget_ms": "", "min_context": "", "max_cost": "", "headroom": ""}, "scenario"),
+        (dict.fromkeys(CUSTOM_PARAMS, ""), "scenario"),
         ({"headroom": "off"}, "scenario"),
     ],
 )
@@ -299,10 +362,9 @@ def test_moving_the_seed_o3_traffic_to_o4_mini_saves_12000_a_day_80_percent() ->
     assert result is not None
     assert (result.from_tier, result.to_tier, result.share) == ("o3", "o4-mini", 1.0)
     assert result.calls_moved_per_day == 100_000
-    assert result.cost_before_per_day == Decimal("15000")
-    assert result.cost_after_per_day == Decimal("3000")
-    assert result.saving_per_day == Decimal("12000")
-    assert isinstance(result.saving_per_day, Decimal)
+    assert result.cost_before_per_day == pytest.approx(15_000)
+    assert result.cost_after_per_day == pytest.approx(3_000)
+    assert result.saving_per_day == pytest.approx(12_000)
     assert result.saving_fraction == pytest.approx(0.8)
 
 
@@ -311,41 +373,33 @@ def test_moving_half_the_traffic_saves_half() -> None:
 
     assert result is not None
     assert result.calls_moved_per_day == 50_000
-    assert result.cost_before_per_day == Decimal("7500")
-    assert result.saving_per_day == Decimal("6000")
+    assert result.cost_before_per_day == pytest.approx(7_500)
+    assert result.saving_per_day == pytest.approx(6_000)
     assert result.saving_fraction == pytest.approx(0.8)
 
 
-def test_saving_works_on_float_costs_too() -> None:
-    source = TierFacts(name="o3", cost_per_call=0.15, projected_daily_calls=100_000)
-    target = TierFacts(name="4o", cost_per_call=0.08)
-    result = saving(source, target)
-
-    assert result is not None
-    assert isinstance(result.saving_per_day, float)
-    assert result.saving_per_day == pytest.approx(7000)
-    assert result.saving_fraction == pytest.approx(7 / 15)
-
-
-def test_moving_to_a_costlier_tier_is_a_negative_saving() -> None:
+def test_moving_to_a_costlier_tier_is_a_negative_saving_an_extra_cost() -> None:
     result = saving(O4_MINI, O3)
     assert result is not None
-    assert result.saving_per_day == Decimal("-12000")
+    assert result.saving_per_day == pytest.approx(-12_000)
     assert result.saving_fraction == pytest.approx(-4)
+    assert result.extra_cost_per_day == pytest.approx(12_000)
+    assert result.extra_cost_fraction == pytest.approx(4)
 
 
 def test_saving_is_none_without_costs_or_daily_calls() -> None:
     assert saving(TierFacts(name="idle"), O4_MINI) is None
     assert saving(O3, TierFacts(name="idle")) is None
-    assert saving(TierFacts(name="o3", cost_per_call=Decimal("0.15")), O4_MINI) is None
+    assert saving(TierFacts(name="o3", cost_per_call=0.15), O4_MINI) is None
 
 
 def test_saving_fraction_is_none_when_the_moved_calls_cost_nothing() -> None:
-    free = TierFacts(name="free", cost_per_call=Decimal(0), projected_daily_calls=1000)
+    free = TierFacts(name="free", cost_per_call=0.0, projected_daily_calls=1000)
     result = saving(free, O4_MINI)
     assert result is not None
     assert result.saving_fraction is None
-    assert result.saving_per_day == Decimal("-30")
+    assert result.extra_cost_fraction is None
+    assert result.saving_per_day == pytest.approx(-30)
 
 
 @pytest.mark.parametrize("share", [0, -0.5, 1.5, float("nan")])
@@ -361,6 +415,134 @@ def test_float_noise_does_not_fail_a_ceiling_the_page_shows_as_met() -> None:
     assert evaluate(scenario("mobile-assistant"), [noisy])[0].qualifies
 
 
-def test_saving_is_none_for_a_cost_that_is_not_a_number() -> None:
-    broken = TierFacts(name="x", cost_per_call=float("inf"), projected_daily_calls=10)
+@pytest.mark.parametrize("cost", [float("inf"), float("nan")])
+def test_saving_is_none_for_a_cost_that_is_not_a_number(cost: float) -> None:
+    broken = TierFacts(name="x", cost_per_call=cost, projected_daily_calls=10)
     assert saving(broken, O4_MINI) is None
+
+
+# --- the tiers page ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def seed_traffic(client: Client, project: object, ingest_key: str) -> None:
+    """A few minutes of calls on the three seed tiers (priced by the seed), rolled up."""
+    now = time.time()
+    latency = {"o3": 2000.0, "4o": 800.0, "o4-mini": 300.0}
+    records = []
+    for n in range(120):
+        tier = ("o3", "4o", "o4-mini")[n % 3]
+        records.append(
+            record(ts=now - 200 + n, tier=tier, model=f"{tier}-v1", latency_ms=latency[tier] + n,
+                   ttft_ms=latency[tier] / 2)
+        )  # fmt: skip
+    assert post_records(client, ingest_key, records).status_code == 202
+    roll_up_everything()
+
+
+def _get(user: User, query: str) -> tuple[Any, str]:
+    client = Client()
+    client.force_login(user)
+    response = client.get(f"/p/acme/tiers/?{query}")
+    assert response.status_code == 200
+    return response, response.content.decode()
+
+
+class _FormFields(HTMLParser):
+    """The (name, value) of every field of the form with ``id``, hidden or not."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id = form_id
+        self.inside = False
+        self.fields: list[tuple[str, str | None, str | None]] = []  # (name, type, value)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "form":
+            self.inside = found.get("id") == self.form_id
+        elif self.inside and tag in ("input", "select") and found.get("name"):
+            self.fields.append((str(found["name"]), found.get("type"), found.get("value")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+
+
+def _saving_text(body: str) -> str:
+    """The text of the saving paragraph, whitespace collapsed."""
+    paragraph = re.search(r'<p class="saving[^"]*"[^>]*>(.*?)</p>', body, re.S)
+    assert paragraph, "no saving paragraph"
+    return " ".join(re.sub(r"<[^>]+>", "", paragraph.group(1)).split())
+
+
+def _controls(body: str) -> list[tuple[str, str | None, str | None]]:
+    parser = _FormFields("controls")
+    parser.feed(body)
+    return parser.fields
+
+
+def test_a_latency_budget_on_the_page_fails_the_slow_tiers(owner: User, seed_traffic: None) -> None:
+    response, body = _get(owner, "scenario=custom&latency_p99_budget_ms=1000")
+    verdicts = {v.tier: v for v in response.context["verdicts"]}
+
+    assert response.context["scenario"].latency_budget_ms == 1000
+    assert {t: v.qualifies for t, v in verdicts.items()} == {"o3": False, "4o": True, "o4-mini": True}
+    assert "latency p99" in verdicts["o3"].reason
+    assert 'name="latency_p99_budget_ms" inputmode="decimal" value="1000"' in body
+
+
+def test_moving_traffic_to_a_pricier_tier_is_shown_as_an_extra_cost(owner: User, seed_traffic: None) -> None:
+    response, body = _get(owner, "move_from=o4-mini&move_to=o3")
+    assert response.context["saving"].saving_per_day < 0
+
+    text = _saving_text(body)
+    extra = r"to o3 costs [\d,.]+ CNY a day more \(\+400 %\): [\d,.]+ instead of [\d,.]+ CNY a day\."
+    assert re.search(extra, text), text
+    assert "save" not in text
+    assert " -" not in text and "−" not in text  # no negative amounts
+
+
+def test_moving_traffic_to_a_cheaper_tier_is_shown_as_a_saving(owner: User, seed_traffic: None) -> None:
+    _, body = _get(owner, "move_from=o3&move_to=o4-mini")
+    text = _saving_text(body)
+    assert re.search(r"to o4-mini saves [\d,.]+ CNY a day \(80 %\): [\d,.]+ instead of", text), text
+    assert "more" not in text
+
+
+def test_the_headroom_labels_come_from_the_metric_definitions(owner: User, seed_traffic: None) -> None:
+    _, body = _get(owner, "")
+    headroom, usable = round(HEADROOM * 100), round((1 - HEADROOM) * 100)
+    assert f"keep {headroom} % headroom (peak ≤ {usable} % of rated QPS)" in body
+    assert f"peak QPS ≤ {usable} % of rated QPS" in body
+
+
+def test_the_controls_form_carries_the_advisor_choices(owner: User, seed_traffic: None) -> None:
+    chosen = {
+        "scenario": "custom",
+        "ttft_budget_ms": "400",
+        "latency_p99_budget_ms": "1500",
+        "min_context": "4000",
+        "max_cost": "0.05",
+        "headroom": "1",
+        "move_from": "o4-mini",
+        "move_to": "4o",
+        "share": "50",
+    }
+    assert set(chosen) == set(ADVISOR_PARAMS)
+    query = "&".join(f"{k}={v}" for k, v in chosen.items())
+    _, body = _get(owner, f"range=6h&tier=o4-mini&tier=4o&{query}")
+    fields = _controls(body)
+    names = [name for name, _, _ in fields]
+
+    assert {name: value for name, kind, value in fields if kind == "hidden"} == chosen
+    # Each advisor parameter once; the controls' own fields are not repeated as hidden inputs.
+    for name in (*ADVISOR_PARAMS, "range", "from", "to", "refresh"):
+        assert names.count(name) == 1, name
+    assert ("tier", "checkbox", "4o") in fields and ("tier", "hidden", "4o") not in fields
+
+
+def test_the_controls_form_carries_only_the_advisor_params_given(owner: User, seed_traffic: None) -> None:
+    _, body = _get(owner, "scenario=mobile-assistant&ttft_budget_ms=&share=")
+    hidden = {name: value for name, kind, value in _controls(body) if kind == "hidden"}
+    assert hidden == {"scenario": "mobile-assistant"}
