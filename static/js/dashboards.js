@@ -73,6 +73,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     wireControls();
-    if (window.Plotly) drawCharts();
+    drawCharts();  // Plotly is only loaded on pages that have figures
   });
 })();

@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.test import Client
 
+from dashboards.state import chart_step
 from monitor.annotations.models import Annotation
 from monitor.catalogue.models import ModelVersion
 from tests.conftest import post_records, record, roll_up_everything
@@ -71,8 +72,14 @@ def test_a_teammate_sees_every_page_with_the_tiers_measured(teammate, traffic, p
     assert response.status_code == 200
     body = response.content.decode()
     assert "o4-mini" in body
-    assert "/static/plotly/plotly.min.js" in body
+    # Plotly comes from this server, and only to pages that draw charts.
+    assert ("/static/plotly/plotly.min.js" in body) == bool(response.context.get("charts"))
     assert "cdn" not in body.lower()
+
+
+@pytest.mark.parametrize(("seconds", "step"), [(900, 5), (3_600, 15), (21_600, 60), (86_400, 60), (2_592_000, 3_600)])
+def test_chart_steps_land_on_a_rollup_level_past_a_minute(seconds, step):
+    assert chart_step(seconds) == step
 
 
 def test_the_overview_shows_live_tiles_and_a_table_per_tier(owner, traffic):
