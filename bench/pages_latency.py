@@ -58,6 +58,7 @@ from workload import DEPLOYMENTS, SERVICES, TIERS
 DAYS = 30
 SERVER_GOAL_MS = 300.0
 BROWSER_GOAL_S = 2.0
+BROWSER_TIMEOUT_MS = 120_000  # per navigation, and again for its charts
 PAGES = {"overview": "", "tiers": "tiers/", "compare": "compare/", "detail": "detail/"}
 SLUG = USERNAME = "bench"
 MANIFEST = "bench-pages.json"
@@ -332,6 +333,7 @@ def time_server(client: httpx.Client, slug: str, ranges: list[str], runs: int) -
 
 def time_browser(url: str, plan: dict[str, Any], ranges: list[str], runs: int) -> dict[tuple[str, str], Any]:
     """Per (page, range): [charts drawn, response end, DOMContentLoaded] in ms since navigation start."""
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")
@@ -357,10 +359,10 @@ def time_browser(url: str, plan: dict[str, Any], ranges: list[str], runs: int) -
         for run in range(runs + 1):
             for combo in combos:
                 page.goto("about:blank")
-                page.goto(url + page_path(plan["slug"], *combo), wait_until="commit")
                 try:
-                    page.wait_for_selector("body[data-charts-drawn]", state="attached", timeout=60_000)
-                except Exception:  # a page that never says its charts are drawn counts as a miss
+                    page.goto(url + page_path(plan["slug"], *combo), wait_until="commit", timeout=BROWSER_TIMEOUT_MS)
+                    page.wait_for_selector("body[data-charts-drawn]", state="attached", timeout=BROWSER_TIMEOUT_MS)
+                except PlaywrightError:  # a page that never says its charts are drawn counts as a miss
                     failed[combo] += run > 0
                     continue
                 drawn, response_end, dom_ready, count = page.evaluate(READ_TIMES)
@@ -432,6 +434,8 @@ def main() -> None:
         print(f"data       {counted:,} calls in the last {DAYS} days, {found[0] if found else 0} series, 3 tiers",
               flush=True)  # fmt: skip
 
+        print(f"cpu        {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} as the timing starts",
+              flush=True)  # fmt: skip
         trickle = Trickle(stack.url, plan)
         trickle.start()
         try:
