@@ -20,6 +20,7 @@ from monitor.annotations.validate import AnnotationRejected, parse_annotation
 from monitor.metrics.query import DIMENSIONS, ParamError
 from monitor.projects.models import Project
 
+from .charts import figures_json
 from .common import ProjectPage, base_context, project_page
 from .pages.compare import compare
 from .pages.detail import detail
@@ -68,7 +69,9 @@ def _page_view(name: str) -> Callable[[HttpRequest, str], HttpResponse]:
                 params[param] = value
             params["export"] = table.key
             table.export_href = f"?{params.urlencode()}"
-        return render(request, template, {**base_context(page, name), **data, "all_tables": tables})
+        context = {**base_context(page, name), **data, "all_tables": tables}
+        context["charts_json"] = figures_json(data.get("charts") or {})
+        return render(request, template, context)
 
     view.__name__ = name
     return view

@@ -7,12 +7,14 @@ import io
 import time
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 from django.contrib.auth.models import User
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.test import Client
 
+from dashboards.charts import figures_json
 from dashboards.state import chart_step
 from monitor.annotations.models import Annotation
 from monitor.catalogue.models import ModelVersion
@@ -294,3 +296,9 @@ def test_before_after_waits_for_a_minute_after_the_annotation(owner, project):
     response = _logged_in(owner).get(f"/p/acme/compare/?annotation={note.pk}")
     assert response.context["verdict"]["kind"] == "empty"
     assert "Less than a minute" in response.context["verdict"]["text"]
+
+
+def test_the_figures_json_cannot_close_its_script_element():
+    text = figures_json({"name": "</script><script>alert(1)</script>&"})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert orjson.loads(str(text)) == {"name": "</script><script>alert(1)</script>&"}
