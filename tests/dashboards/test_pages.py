@@ -301,4 +301,4 @@ def test_before_after_waits_for_a_minute_after_the_annotation(owner, project):
 def test_the_figures_json_cannot_close_its_script_element():
     text = figures_json({"name": "</script><script>alert(1)</script>&"})
     assert "<" not in text and ">" not in text and "&" not in text
-    assert orjson.loads(str(text)) == {"name": "</script><script>alert(1)</script>&"}
+    assert orjson.loads(text.encode()) == {"name": "</script><script>alert(1)</script>&"}
