@@ -94,12 +94,15 @@ def _xs(s: Mapping[str, Any]) -> list[int]:
     return [plotly_time(p["t"]) for p in s["points"]]
 
 
-def percentile_chart(series: Series, metric: str, title: str) -> dict[str, Any]:
-    """p50 / p95 / p99 of ``latency_ms`` or ``ttft_ms`` per group."""
+def percentile_chart(
+    series: Series, metric: str, title: str, shown: tuple[str, ...] = tuple(PERCENTILE_DASH)
+) -> dict[str, Any]:
+    """p50 / p95 / p99 (or those ``shown``) of ``latency_ms`` or ``ttft_ms`` per group."""
     palette, traces = colours(series), []
     for s in series:
         name, xs = label_of(s["labels"]), _xs(s)
-        for pct, dash in PERCENTILE_DASH.items():
+        for pct in shown:
+            dash = PERCENTILE_DASH[pct]
             ys = [p[metric][pct] for p in s["points"]]
             traces.append(
                 _line(f"{name} {pct}", xs, ys, palette[name], line={"dash": dash}, legendgroup=name)

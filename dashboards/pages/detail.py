@@ -87,8 +87,8 @@ def detail(page: ProjectPage) -> dict[str, Any]:
     series = [] if page.exporting else timeseries(page.state.query(pid, group_by=("model",), filters=filters))
     if series:
         charts = {
-            "latency": percentile_chart(series, "latency_ms", "Latency per model version (p95)"),
-            "ttft": percentile_chart(series, "ttft_ms", "Time to first token per model version (p95)"),
+            "latency": percentile_chart(series, "latency_ms", "Latency per model version (p95)", ("p95",)),
+            "ttft": percentile_chart(series, "ttft_ms", "Time to first token per model version (p95)", ("p95",)),
             "qps": qps_chart(series, rated_qps(page.project)),
             "errors": error_rate_chart(series),
         }
