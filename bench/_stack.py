@@ -91,7 +91,8 @@ class Stack:
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
+        """Stop every process the stack started; its data folder stays."""
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -99,6 +100,9 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
         self.log.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

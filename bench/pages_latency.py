@@ -37,9 +37,7 @@ import random
 import re
 import secrets
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -53,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stack import Stack, connect  # also puts the repository on sys.path
 from ingest_throughput import run_clients
 from query_latency import wait_for_rollups
-from workload import DEPLOYMENTS, SERVICES, TIERS
+from workload import TIERS, call_record
 
 DAYS = 30
 SERVER_GOAL_MS = 300.0
@@ -111,23 +109,7 @@ def _records(first: int, count: int, start_ts: float, calls_per_s: float, upgrad
                 low, high = low * 0.9, high * 0.9
         else:
             model = f"{tier}-2025-04-16"
-        ttft = rng.uniform(low, high)
-        tokens_out = rng.randint(20, 600)
-        rec: dict[str, Any] = {
-            "ts": ts,
-            "service": rng.choice(SERVICES),
-            "tier": tier,
-            "model": model,
-            "deployment": rng.choice(DEPLOYMENTS),
-            "latency_ms": round(ttft + tokens_out / speed * 1000, 3),
-            "ttft_ms": round(ttft, 3),
-            "tokens_in": rng.randint(50, 4000),
-            "tokens_out": tokens_out,
-        }
-        if rng.random() < 0.01:
-            rec["status"] = "error"
-            rec["error_type"] = "timeout"
-        out.append(rec)
+        out.append(call_record(rng, ts, tier, model, (low, high), speed))
     return out
 
 
@@ -259,16 +241,10 @@ class PagesStack(Stack):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if not self.keep:
+        if self.keep:
+            self.stop()  # the loaded data stays for the next run
+        else:
             super().__exit__(*exc)
-            return
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-        self.log.close()
 
 
 def kept_plan(folder: Path | None, records: int) -> dict[str, Any] | None:

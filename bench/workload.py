@@ -14,29 +14,36 @@ SERVICES = ["support-bot", "mobile-assistant", "research", "moderation"]
 DEPLOYMENTS = ["cloud-east", "edge"]
 
 
+def call_record(
+    rng: random.Random, ts: float, tier: str, model: str, ttft_range: tuple[float, float], speed: float
+) -> dict[str, Any]:
+    """One call: TTFT drawn from the tier's range, then output tokens at ``speed`` per second; 1 % errors."""
+    ttft = rng.uniform(*ttft_range)
+    tokens_out = rng.randint(20, 600)
+    rec: dict[str, Any] = {
+        "ts": ts,
+        "service": rng.choice(SERVICES),
+        "tier": tier,
+        "model": model,
+        "deployment": rng.choice(DEPLOYMENTS),
+        "latency_ms": round(ttft + tokens_out / speed * 1000, 3),
+        "ttft_ms": round(ttft, 3),
+        "tokens_in": rng.randint(50, 4000),
+        "tokens_out": tokens_out,
+    }
+    if rng.random() < 0.01:
+        rec["status"] = "error"
+        rec["error_type"] = "timeout"
+    return rec
+
+
 def _records(first: int, count: int, start_ts: float, calls_per_s: float, seed: int) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     out = []
     for n in range(first, first + count):
         tier = rng.choice(list(TIERS))
         low, high, speed = TIERS[tier]
-        ttft = rng.uniform(low, high)
-        tokens_out = rng.randint(20, 600)
-        rec: dict[str, Any] = {
-            "ts": start_ts + n / calls_per_s,
-            "service": rng.choice(SERVICES),
-            "tier": tier,
-            "model": f"{tier}-2025-04-16",
-            "deployment": rng.choice(DEPLOYMENTS),
-            "latency_ms": round(ttft + tokens_out / speed * 1000, 3),
-            "ttft_ms": round(ttft, 3),
-            "tokens_in": rng.randint(50, 4000),
-            "tokens_out": tokens_out,
-        }
-        if rng.random() < 0.01:
-            rec["status"] = "error"
-            rec["error_type"] = "timeout"
-        out.append(rec)
+        out.append(call_record(rng, start_ts + n / calls_per_s, tier, f"{tier}-2025-04-16", (low, high), speed))
     return out
 
 

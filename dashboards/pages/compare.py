@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from monitor.annotations.queries import annotation_for
@@ -16,37 +15,24 @@ from monitor.metrics.query import Window
 
 from ..charts import plotly_time_s
 from ..common import ProjectPage
+from ..report_fields import FIELDS, ReportField
 from ..tables import BY_ROW, Column, Table
 
 MIN_SIDE_S = 60
 
 
-@dataclass(frozen=True)
-class Metric:
-    label: str
-    kind: str
-    path: tuple[str, ...]
-    better: int  # -1: lower is better, +1: higher is better, 0: neither (volume)
-
-    def of(self, row: dict[str, Any] | None) -> Any:
-        value: Any = row
-        for key in self.path:
-            if value is None:
-                return None
-            value = value[key]
-        return value
-
-
-METRICS = (
-    Metric("Requests", "int", ("requests",), 0),
-    Metric("Latency p50", "ms", ("latency_ms", "p50"), -1),
-    Metric("Latency p95", "ms", ("latency_ms", "p95"), -1),
-    Metric("Latency p99", "ms", ("latency_ms", "p99"), -1),
-    Metric("TTFT p95", "ms", ("ttft_ms", "p95"), -1),
-    Metric("Error rate", "ratio", ("error_rate",), -1),
-    Metric("Stability", "ratio", ("stability",), +1),
-    Metric("Output tokens/s", "tokens", ("tokens_out_per_s",), 0),
-    Metric("Cost per call", "money", ("cost_per_call",), -1),
+# Each key metric of the comparison, and which way is better: -1 lower, +1 higher,
+# 0 neither (volume, which a change of traffic moves).
+METRICS: tuple[tuple[ReportField, int], ...] = (
+    (FIELDS["requests"], 0),
+    (FIELDS["latency_p50"], -1),
+    (FIELDS["latency_p95"], -1),
+    (FIELDS["latency_p99"], -1),
+    (FIELDS["ttft_p95"], -1),
+    (FIELDS["error_rate"], -1),
+    (FIELDS["stability"], +1),
+    (FIELDS["tokens_out_per_s"], 0),
+    (FIELDS["cost_per_call"], -1),
 )
 
 
@@ -58,16 +44,17 @@ def compare_sides(a_label: str, a: dict[str, Any] | None, b_label: str, b: dict[
     )
     improved: list[str] = []
     regressed: list[str] = []
-    for metric in METRICS:
+    for metric, better_way in METRICS:
+        label = metric.column.label
         before, after = metric.of(a), metric.of(b)
         change = relative_change(before, after)
         mark = ""
-        if change is not None and metric.better and abs(change) > SIGNIFICANT_CHANGE:
-            better = (change > 0) == (metric.better > 0)
-            (improved if better else regressed).append(f"{metric.label} {change * 100:+.0f} %")
+        if change is not None and better_way and abs(change) > SIGNIFICANT_CHANGE:
+            better = (change > 0) == (better_way > 0)
+            (improved if better else regressed).append(f"{label} {change * 100:+.0f} %")
             mark = "improved" if better else "regressed"
-        table.rows.append([metric.label, before, after, change])
-        table.row_kinds.append(metric.kind)
+        table.rows.append([label, before, after, change])
+        table.row_kinds.append(metric.column.kind)
         table.marks.append(["", "", "", mark])
     return {"table": table, "verdict": verdict(b_label, improved, regressed, a is not None and b is not None)}
 

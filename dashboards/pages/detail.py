@@ -10,23 +10,12 @@ from monitor.metrics.engine import report, timeseries
 
 from ..charts import error_rate_chart, percentile_chart, qps_chart
 from ..common import ProjectPage, rated_qps
+from ..report_fields import cells, columns
 from ..tables import Column, Table
 
-MODEL_COLUMNS = [
-    Column("Tier"),
-    Column("Model"),
-    Column("Lifecycle"),
-    Column("Sunset"),
-    Column("Requests", "int"),
-    Column("Error rate", "ratio"),
-    Column("Latency p50", "ms"),
-    Column("Latency p95", "ms"),
-    Column("Latency p99", "ms"),
-    Column("TTFT p95", "ms"),
-    Column("Peak QPS", "qps"),
-    Column("Output tokens/s", "tokens"),
-    Column("Cost per call", "money"),
-]
+MODEL_FIELDS = ("requests", "error_rate", "latency_p50", "latency_p95", "latency_p99", "ttft_p95", "peak_qps",
+                "tokens_out_per_s", "cost_per_call")  # fmt: skip
+MODEL_COLUMNS = [Column("Tier"), Column("Model"), Column("Lifecycle"), Column("Sunset"), *columns(MODEL_FIELDS)]
 
 
 def models_for_tiers(
@@ -65,23 +54,7 @@ def detail(page: ProjectPage) -> dict[str, Any]:
                 {"model": labels["model"], "tier": labels["tier"], "lifecycle": lifecycle, "sunset": sunset,
                  "requests": row["requests"]}
             )  # fmt: skip
-        table.rows.append(
-            [
-                labels["tier"],
-                labels["model"],
-                lifecycle,
-                sunset,
-                row["requests"],
-                row["error_rate"],
-                row["latency_ms"]["p50"],
-                row["latency_ms"]["p95"],
-                row["latency_ms"]["p99"],
-                row["ttft_ms"]["p95"],
-                row["peak_qps"],
-                row["tokens_out_per_s"],
-                row["cost_per_call"],
-            ]
-        )
+        table.rows.append([labels["tier"], labels["model"], lifecycle, sunset, *cells(row, MODEL_FIELDS)])
         table.marks.append(["", "", "" if lifecycle == "active" else f"lifecycle-{lifecycle}", *[""] * 10])
     charts = {}
     series = [] if page.exporting else timeseries(page.state.query(pid, group_by=("model",), filters=filters))

@@ -12,6 +12,7 @@ from monitor.metrics.query import Window
 
 from ..charts import cost_chart, error_rate_chart, percentile_chart, qps_chart
 from ..common import ProjectPage, rated_qps
+from ..report_fields import cells, columns
 from ..state import LIVE_WINDOW_S
 from ..tables import Column, Table, show
 
@@ -40,41 +41,14 @@ def live_tiles(page: ProjectPage) -> list[dict[str, Any]]:
     return tiles
 
 
-TIER_COLUMNS = [
-    Column("Tier"),
-    Column("Requests", "int"),
-    Column("Errors", "int"),
-    Column("Error rate", "ratio"),
-    Column("Latency p50", "ms"),
-    Column("Latency p95", "ms"),
-    Column("Latency p99", "ms"),
-    Column("TTFT p95", "ms"),
-    Column("Peak QPS", "qps"),
-    Column("Stability", "ratio"),
-    Column("Cost per call", "money"),
-    Column("Total cost", "money"),
-]
+TIER_FIELDS = ("requests", "errors", "error_rate", "latency_p50", "latency_p95", "latency_p99", "ttft_p95",
+               "peak_qps", "stability", "cost_per_call", "total_cost")  # fmt: skip
 
 
 def tier_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table("tiers", "Per tier over the range", list(TIER_COLUMNS))
+    table = Table("tiers", "Per tier over the range", [Column("Tier"), *columns(TIER_FIELDS)])
     for row in rows:
-        table.rows.append(
-            [
-                row["labels"]["tier"],
-                row["requests"],
-                row["errors"],
-                row["error_rate"],
-                row["latency_ms"]["p50"],
-                row["latency_ms"]["p95"],
-                row["latency_ms"]["p99"],
-                row["ttft_ms"]["p95"],
-                row["peak_qps"],
-                row["stability"],
-                row["cost_per_call"],
-                row["total_cost"],
-            ]
-        )
+        table.rows.append([row["labels"]["tier"], *cells(row, TIER_FIELDS)])
     return table
 
 
