@@ -113,6 +113,12 @@ _EMPTY_POINT: dict[str, Any] = {
 }
 
 
+# The sums point() reads: a time series fetches only these (a 24-hour chart has
+# thousands of points, and every column read costs on each of them).
+POINT_SUMS = ("calls", "errors", "latency_sum", "ttft_calls", "ttft_sum", "tokens_out", "tokens_out_calls",
+              "cost_nano", "cost_calls")  # fmt: skip
+
+
 def point(t: Totals | None, seconds: int) -> dict[str, Any]:
     """One step bucket; ``seconds`` is the part of it inside the window (qps divides by it)."""
     if t is None or not t.calls:

@@ -7,7 +7,7 @@ from typing import Any
 
 from monitor.timeutil import rfc3339
 
-from .definitions import point, report_row
+from .definitions import POINT_SUMS, point, report_row
 from .fetch import Cells, add_peaks, add_sketches, add_stability, add_totals
 from .groups import Grouping, resolve
 from .plan import plan
@@ -47,18 +47,19 @@ def timeseries(query: Query) -> list[dict[str, Any]]:
     window, step = query.window, query.step
     pieces = plan(window.start, window.end, step)
     cells: Cells = defaultdict(Totals)
-    add_totals(cells, grouping, pieces, step, window.start, query.project_id)
+    add_totals(cells, grouping, pieces, step, window.start, query.project_id, POINT_SUMS)
     active = {g for (g, _), cell in cells.items() if cell.calls}
     if not active:
         return []
     add_sketches(cells, grouping, pieces, step, window.start, query.project_id)
     add_peaks(cells, grouping, pieces, step, window.start, query.project_id)
-    starts = query.points()
+    # (start, its time as text, its seconds inside the window): the same for every group.
+    buckets = [
+        (start, rfc3339(max(start, window.start)), min(start + step, window.end) - max(start, window.start))
+        for start in query.points()
+    ]
     series = []
     for g in sorted(active):
-        points = []
-        for start in starts:
-            covered = min(start + step, window.end) - max(start, window.start)
-            points.append({"t": rfc3339(max(start, window.start)), **point(cells.get((g, start)), covered)})
+        points = [{"t": t, **point(cells.get((g, start)), covered)} for start, t, covered in buckets]
         series.append({"labels": grouping.groups[g].labels, "points": points})
     return _sorted(series)

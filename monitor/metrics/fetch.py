@@ -9,6 +9,7 @@ minute, hour and day rollups; seconds, and any other grouping, read the series'.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
@@ -74,13 +75,20 @@ def _point(step: int | None, start: int, column: str = "r.bucket") -> str:
 
 
 def add_totals(
-    cells: Cells, grouping: Grouping, pieces: list[Piece], step: int | None, start: int, project_id: int
+    cells: Cells,
+    grouping: Grouping,
+    pieces: list[Piece],
+    step: int | None,
+    start: int,
+    project_id: int,
+    sums: Sequence[str] = ADDITIVE,
 ) -> None:
+    """The ``sums`` (all of ADDITIVE by default) and latency_max per cell."""
     # sum() of bigint is numeric in PostgreSQL: cast back, so Python gets int and float.
-    sums = ", ".join([*(f"sum(r.{c})::{sql_type(c)}" for c in ADDITIVE), "max(r.latency_max)"])
-    sql = " UNION ALL ".join(_select(grouping, p, sums, _point(step, start)) for p in pieces)
+    columns = ", ".join([*(f"sum(r.{c})::{sql_type(c)}" for c in sums), "max(r.latency_max)"])
+    sql = " UNION ALL ".join(_select(grouping, p, columns, _point(step, start)) for p in pieces)
     for g, point, *values in _run(sql, _params(grouping, project_id)):
-        cells[(int(g), int(point))].add_sums(tuple(values))
+        cells[(int(g), int(point))].add_sums(tuple(values), sums)
 
 
 def add_sketches(

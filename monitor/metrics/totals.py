@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -39,13 +40,15 @@ class Totals:
     stability_sum: float = 0.0
     stability_intervals: int = 0
 
-    def add_sums(self, values: tuple[Any, ...]) -> None:
-        """Add a row of ADDITIVE sums (in that order) followed by latency_max."""
-        for name, value in zip(ADDITIVE, values, strict=False):
+    def add_sums(self, values: tuple[Any, ...], names: Sequence[str] = ADDITIVE) -> None:
+        """Add a row of sums (of the columns ``names``, in that order) followed by latency_max."""
+        # Through __dict__ rather than getattr/setattr: a 24-hour chart adds thousands of rows.
+        fields = self.__dict__
+        for name, value in zip(names, values, strict=False):
             if value is not None:
                 # numeric sums come back as Decimal: they are whole numbers
-                setattr(self, name, getattr(self, name) + (int(value) if isinstance(value, Decimal) else value))
-        latency_max = values[len(ADDITIVE)]
+                fields[name] += int(value) if type(value) is Decimal else value
+        latency_max = values[len(names)]
         if latency_max is not None:
             self.latency_max = max(self.latency_max or 0.0, float(latency_max))
 
