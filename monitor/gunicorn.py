@@ -1,5 +1,6 @@
 """gunicorn settings for the web role (`gunicorn -c python:monitor.gunicorn monitor.wsgi`)."""
 
+import gc
 import multiprocessing
 
 from monitor.env import env_int, env_str
@@ -18,3 +19,11 @@ errorlog = "-"
 # The control socket lives at one path per user ($HOME/.gunicorn/gunicorn.ctl), so two
 # instances (make run beside a benchmark or a test) would fight over it; nothing uses it.
 control_socket_disable = True
+
+
+def post_worker_init(worker: object) -> None:
+    """Move everything loaded so far (Django, the app, settings) out of the cyclic
+    collector's reach: they live as long as the worker, and a full collection walking
+    them all during a request that builds thousands of chart points added 20–50 ms to it
+    (docs/performance.md, bench/pages)."""
+    gc.freeze()

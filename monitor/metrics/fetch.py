@@ -29,6 +29,11 @@ def _by_group(grouping: Grouping, piece: Piece) -> bool:
     return grouping.dim is not None and piece.level is not SECOND
 
 
+def _whole(grouping: Grouping, piece: Piece, step: int | None) -> bool:
+    """Whether each of the piece's rows is a whole point: the groups' own rows at the step's level."""
+    return bool(step) and piece.level.seconds == step and _by_group(grouping, piece)
+
+
 def _select(grouping: Grouping, piece: Piece, columns: str, point: str, extra: str = "", group: str = "1, 2") -> str:
     """SELECT m.g (the group index), point, columns ... over one piece's rollup rows."""
     span = f"r.bucket >= {piece.start} AND r.bucket < {piece.end}"
@@ -55,6 +60,15 @@ def _params(grouping: Grouping, project_id: int) -> dict[str, Any]:
         "values": [group.value for group in grouping.groups],
         "indexes": list(range(len(grouping.groups))),
     }
+
+
+def _per_point(grouping: Grouping, piece: Piece, step: int | None, start: int, as_stored: str, summed: str) -> str:
+    """SELECT m.g, point, figures over one piece: rows that are whole points read as they are
+    stored (no sort, no aggregate: a 24-hour chart by the minute is thousands of them),
+    others ``summed`` per point."""
+    if _whole(grouping, piece, step):
+        return _select(grouping, piece, as_stored, "r.bucket", group="")
+    return _select(grouping, piece, summed, _point(step, start))
 
 
 def _run(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -85,8 +99,9 @@ def add_totals(
 ) -> None:
     """The ``sums`` (all of ADDITIVE by default) and latency_max per cell."""
     # sum() of bigint is numeric in PostgreSQL: cast back, so Python gets int and float.
-    columns = ", ".join([*(f"sum(r.{c})::{sql_type(c)}" for c in sums), "max(r.latency_max)"])
-    sql = " UNION ALL ".join(_select(grouping, p, columns, _point(step, start)) for p in pieces)
+    summed = ", ".join([*(f"sum(r.{c})::{sql_type(c)}" for c in sums), "max(r.latency_max)"])
+    as_stored = ", ".join([*(f"r.{c}::{sql_type(c)}" for c in sums), "r.latency_max"])
+    sql = " UNION ALL ".join(_per_point(grouping, p, step, start, as_stored, summed) for p in pieces)
     for g, point, *values in _run(sql, _params(grouping, project_id)):
         cells[(int(g), int(point))].add_sums(tuple(values), sums)
 
@@ -98,7 +113,7 @@ def add_sketches(
     row's own percentiles instead (a 30-day chart by the hour merges nothing)."""
     whole, merged = [], []
     for piece in pieces:
-        if step and piece.level.seconds == step and _by_group(grouping, piece):
+        if _whole(grouping, piece, step):
             whole.append(_select(grouping, piece, ", ".join(f"r.{c}" for c in QUANTILE_COLUMNS), "r.bucket", group=""))
         else:
             merged.append(piece)
@@ -134,7 +149,7 @@ def add_peaks(
     selects = []
     for piece in pieces:
         if _by_group(grouping, piece):
-            selects.append(_select(grouping, piece, "max(r.peak_calls)", _point(step, start)))
+            selects.append(_per_point(grouping, piece, step, start, "r.peak_calls", "max(r.peak_calls)"))
             continue
         parts = []
         if piece.end > cutoff:
