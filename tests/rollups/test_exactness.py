@@ -140,7 +140,10 @@ def test_time_series_points_equal_the_exact_figures_of_their_buckets(db, data):
             want = exact(mine, max(bucket_start, start), min(bucket_start + step, end))
             assert p["requests"] == want.requests
             assert p["peak_qps"] == want.peak
+            assert p["error_rate"] == (want.errors / want.requests if want.requests else None)
+            assert close(p["cost"], want.cost_nano / 1e9 if want.cost_calls else None, 1e-12)
             assert close(p["latency_ms"]["p95"], want.percentile(want.latencies, 0.95), 0.01)
+            assert close(p["ttft_ms"]["p95"], want.percentile(want.ttfts, 0.95), 0.01)
 
 
 def test_percentiles_of_a_thousand_calls_are_within_one_percent(db):
