@@ -67,8 +67,32 @@
       scenario.addEventListener("change", toggle);
       toggle();
     }
-    var seconds = readJson("refresh-seconds");
-    if (seconds > 0) window.setTimeout(function () { window.location.reload(); }, seconds * 1000);
+    autoRefresh(readJson("refresh-seconds"));
+  }
+
+  // Reload every `seconds`, but never under someone typing into a form (the reload would
+  // lose it) nor in a hidden tab (nobody sees it, the database still pays): then wait a
+  // further period, and say so.
+  function autoRefresh(seconds) {
+    if (!(seconds > 0)) return;
+    var edited = false;
+    document.addEventListener("input", function (event) {
+      var target = event.target;
+      if (target && target.form && target.id !== "range" && target.id !== "refresh") edited = true;
+    });
+    var editing = function () {
+      var active = document.activeElement;
+      return edited || (active && active.form && /^(INPUT|TEXTAREA)$/.test(active.tagName));
+    };
+    var tick = function () {
+      var paused = editing() || document.hidden;
+      document.body.dataset.refreshPaused = paused ? "true" : "false";
+      var note = document.getElementById("refresh-paused");
+      if (note) note.hidden = !paused;
+      if (paused) window.setTimeout(tick, seconds * 1000);
+      else window.location.reload();
+    };
+    window.setTimeout(tick, seconds * 1000);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

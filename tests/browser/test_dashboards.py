@@ -180,6 +180,18 @@ def test_auto_refresh_reloads_the_page(page, live_server, owner, dashboard_data)
     assert "refresh=5" in page.url
 
 
+def test_auto_refresh_waits_while_a_form_is_being_filled_in(page, live_server, owner, dashboard_data):
+    log_in(page, live_server.url, owner)
+    _open(page, live_server.url, "overview", "?refresh=5")
+    page.evaluate("window.__notReloaded = true")
+    page.get_by_text("Add an annotation").click()
+    page.get_by_label("Text").fill("half-typed note")
+    page.locator("body").click(position={"x": 5, "y": 5})  # focus leaves the field: still edited
+    expect(page.locator("#refresh-paused")).to_be_visible(timeout=9_000)
+    assert page.evaluate("window.__notReloaded") is True
+    expect(page.get_by_label("Text")).to_have_value("half-typed note")
+
+
 def test_an_annotation_opens_a_before_after_comparison(page, live_server, owner, dashboard_data):
     log_in(page, live_server.url, owner)
     _open(page, live_server.url, "overview")
