@@ -1,4 +1,5 @@
-"""Per-second rollups: kept FINE_RETENTION_DAYS, and longer for a day with batches still to count."""
+"""Per-second rollups: kept FINE_RETENTION_DAYS, and longer for a day with batches still to
+count or minutes still to rebuild."""
 
 from __future__ import annotations
 
@@ -41,6 +42,18 @@ def test_a_day_with_a_batch_still_to_roll_up_keeps_its_seconds(project, old_day)
     assert TABLE.name(old_day) in _names()
     batch.rolled_up_at = datetime.now(UTC)
     batch.save()
+    assert TABLE.name(old_day) in drop_expired_second_partitions()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_day_with_a_minute_still_to_rebuild_keeps_its_seconds(old_day):
+    minute = int(datetime(old_day.year, old_day.month, old_day.day, 23, 59, tzinfo=UTC).timestamp())
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO rollup_dirty (minute, touches) VALUES (%s, 1)", [minute])
+    assert TABLE.name(old_day) not in drop_expired_second_partitions()
+    assert TABLE.name(old_day) in _names()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM rollup_dirty WHERE minute = %s", [minute])
     assert TABLE.name(old_day) in drop_expired_second_partitions()
 
 
