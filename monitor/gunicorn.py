@@ -22,8 +22,12 @@ control_socket_disable = True
 
 
 def post_worker_init(worker: object) -> None:
-    """Move everything loaded so far (Django, the app, settings) out of the cyclic
-    collector's reach: they live as long as the worker, and a full collection walking
-    them all during a request that builds thousands of chart points added 20–50 ms to it
-    (docs/performance.md, bench/pages)."""
+    """Load the URLconf (and with it every view, DRF, the metrics engine), then move all
+    that is loaded out of the cyclic collector's reach: it lives as long as the worker,
+    and a full collection walking it during a request that builds thousands of chart
+    points added 20–50 ms to it (docs/performance.md, bench/pages)."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imported for its side effect: the views load
+    gc.collect()  # what is garbage now is not frozen for good
     gc.freeze()

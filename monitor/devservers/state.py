@@ -58,7 +58,7 @@ def package_dir(name: str) -> Path:
 
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the {name} package is not installed: pip install -r requirements.txt")
+        raise RuntimeError(f"the {name} package is not installed: pip install -r requirements-local.txt")
     return Path(next(iter(spec.submodule_search_locations)))
 
 

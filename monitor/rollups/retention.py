@@ -25,7 +25,7 @@ def ensure_second_partitions_for(first: date, last: date) -> list[str]:
 
 def holds_minutes_to_rebuild(cursor: CursorWrapper, day: date) -> bool:
     """Whether a minute of ``day`` (UTC) is marked dirty: its rebuild reads that day's seconds."""
-    start = (day - date(1970, 1, 1)).days * 86_400
+    start = SECOND_PARTITIONS[0].start(day)
     cursor.execute("SELECT 1 FROM rollup_dirty WHERE minute >= %s AND minute < %s LIMIT 1", [start, start + 86_400])
     return cursor.fetchone() is not None
 

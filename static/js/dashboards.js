@@ -70,28 +70,54 @@
     autoRefresh(readJson("refresh-seconds"));
   }
 
-  // Reload every `seconds`, but never under someone typing into a form (the reload would
-  // lose it) nor in a hidden tab (nobody sees it, the database still pays): then wait a
-  // further period, and say so.
+  // Whether a form field differs from what the page was loaded with: a reload would lose it.
+  // The range and refresh selects submit themselves, so they never hold a change.
+  function formChanged() {
+    var fields = document.querySelectorAll("form input, form textarea, form select");
+    for (var i = 0; i < fields.length; i++) {
+      var field = fields[i];
+      if (field.id === "range" || field.id === "refresh" || field.type === "hidden") continue;
+      if (field.tagName === "SELECT") {
+        var initial = 0;
+        for (var j = 0; j < field.options.length; j++) if (field.options[j].defaultSelected) initial = j;
+        if (field.options.length && field.selectedIndex !== initial) return true;
+      } else if (field.type === "checkbox" || field.type === "radio") {
+        if (field.checked !== field.defaultChecked) return true;
+      } else if (field.value !== field.defaultValue) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  function typing() {
+    var active = document.activeElement;
+    if (!active || !active.form) return false;
+    return active.tagName === "TEXTAREA" ||
+      (active.tagName === "INPUT" && !/^(checkbox|radio|button|submit|reset|hidden)$/.test(active.type));
+  }
+
+  // Reload every `seconds`, but not under someone filling in a form (the reload would lose
+  // it: wait a further period, and say so) nor in a hidden tab (nobody sees it, the
+  // database still pays: reload when it is shown again).
   function autoRefresh(seconds) {
     if (!(seconds > 0)) return;
-    var edited = false;
-    document.addEventListener("input", function (event) {
-      var target = event.target;
-      if (target && target.form && target.id !== "range" && target.id !== "refresh") edited = true;
-    });
-    var editing = function () {
-      var active = document.activeElement;
-      return edited || (active && active.form && /^(INPUT|TEXTAREA)$/.test(active.tagName));
-    };
+    var note = document.getElementById("refresh-paused");
+    var skipped = false;
     var tick = function () {
-      var paused = editing() || document.hidden;
-      document.body.dataset.refreshPaused = paused ? "true" : "false";
-      var note = document.getElementById("refresh-paused");
-      if (note) note.hidden = !paused;
-      if (paused) window.setTimeout(tick, seconds * 1000);
+      var editing = formChanged() || typing();
+      if (note) note.hidden = !editing;
+      document.body.dataset.refreshPaused = editing || document.hidden ? "true" : "false";
+      if (document.hidden) skipped = true;
+      else if (editing) window.setTimeout(tick, seconds * 1000);
       else window.location.reload();
     };
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && skipped) {
+        skipped = false;
+        tick();
+      }
+    });
     window.setTimeout(tick, seconds * 1000);
   }
 

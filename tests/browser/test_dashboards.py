@@ -190,6 +190,11 @@ def test_auto_refresh_waits_while_a_form_is_being_filled_in(page, live_server, o
     expect(page.locator("#refresh-paused")).to_be_visible(timeout=9_000)
     assert page.evaluate("window.__notReloaded") is True
     expect(page.get_by_label("Text")).to_have_value("half-typed note")
+    page.get_by_label("Text").fill("")  # back as it was: nothing left to lose
+    page.locator("body").click(position={"x": 5, "y": 5})
+    with page.expect_navigation(timeout=9_000):
+        pass
+    page.wait_for_selector("body[data-charts-drawn]")
 
 
 def test_an_annotation_opens_a_before_after_comparison(page, live_server, owner, dashboard_data):
