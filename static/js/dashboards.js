@@ -70,24 +70,19 @@
     autoRefresh(readJson("refresh-seconds"));
   }
 
-  // Whether a form field differs from what the page was loaded with: a reload would lose it.
+  // Every form field's state, to tell whether one has changed since the page loaded (a
+  // reload would lose it). Taken from the live fields, not their default attributes: the
+  // browser normalises some (a datetime-local "…T20:55:00" reads back as "…T20:55").
   // The range and refresh selects submit themselves, so they never hold a change.
-  function formChanged() {
+  function fieldStates() {
+    var states = [];
     var fields = document.querySelectorAll("form input, form textarea, form select");
     for (var i = 0; i < fields.length; i++) {
       var field = fields[i];
       if (field.id === "range" || field.id === "refresh" || field.type === "hidden") continue;
-      if (field.tagName === "SELECT") {
-        var initial = 0;
-        for (var j = 0; j < field.options.length; j++) if (field.options[j].defaultSelected) initial = j;
-        if (field.options.length && field.selectedIndex !== initial) return true;
-      } else if (field.type === "checkbox" || field.type === "radio") {
-        if (field.checked !== field.defaultChecked) return true;
-      } else if (field.value !== field.defaultValue) {
-        return true;
-      }
+      states.push(field.type === "checkbox" || field.type === "radio" ? String(field.checked) : field.value);
     }
-    return false;
+    return JSON.stringify(states);
   }
 
   function typing() {
@@ -103,9 +98,10 @@
   function autoRefresh(seconds) {
     if (!(seconds > 0)) return;
     var note = document.getElementById("refresh-paused");
+    var loaded = fieldStates();
     var skipped = false;
     var tick = function () {
-      var editing = formChanged() || typing();
+      var editing = fieldStates() !== loaded || typing();
       if (note) note.hidden = !editing;
       document.body.dataset.refreshPaused = editing || document.hidden ? "true" : "false";
       if (document.hidden) skipped = true;
