@@ -1,6 +1,6 @@
 """Dashboard pages over 10M records: server response time, and charts drawn in a real browser.
 
-    bench/pages [--records 10000000] [--runs 30] [--browser-runs 10] [--data DIR]
+    bench/pages [--records 10000000] [--runs 30] [--browser-runs 10] [--data DIR] [--filtered-runs 5]
 
 Starts everything `make run` starts but the demo generator (web, worker, beat) with
 RAW_RETENTION_DAYS=31, in a scratch folder; creates a project `bench`, its owner `bench`
@@ -14,6 +14,9 @@ Then, logged in through the log-in form:
   - server: --runs GETs (httpx, one session, one at a time) of each page (overview,
     tiers, compare, detail) at each range of --ranges; p50/p95 per page and range against
     the 300 ms goal;
+  - filtered views: --filtered-runs GETs of overview and detail with --filter (a
+    dimension those pages do not group by) at each of --filtered-ranges; shown, not
+    judged (docs/performance.md, "Filtered views"); --filtered-runs 0 leaves them out;
   - browser: headless Debian Chromium (Playwright), --browser-runs navigations to each
     page at each range of --browser-ranges, timed from navigation start to the moment the
     page sets body[data-charts-drawn] (all its Plotly charts drawn); p50/p95 against the
@@ -91,19 +94,22 @@ def log_in(url: str, plan: dict[str, Any]) -> httpx.Client:
     return client
 
 
-def page_path(slug: str, name: str, range_key: str) -> str:
-    return f"/p/{slug}/{PAGES[name]}?range={range_key}"
+def page_path(slug: str, name: str, range_key: str, extra: str = "") -> str:
+    return f"/p/{slug}/{PAGES[name]}?range={range_key}{extra}"
 
 
-def time_server(client: httpx.Client, slug: str, ranges: list[str], runs: int) -> dict[tuple[str, str], Any]:
-    """Per (page, range): response times in ms and the HTML size; the runs interleaved."""
-    combos = [(name, range_key) for name in PAGES for range_key in ranges]
+def time_server(
+    client: httpx.Client, slug: str, ranges: list[str], runs: int, extra: str = "", pages: tuple[str, ...] = (*PAGES,)
+) -> dict[tuple[str, str], Any]:
+    """Per (page, range): response times in ms and the HTML size; the runs interleaved.
+    ``extra`` is added to each page's query string (a filter)."""
+    combos = [(name, range_key) for name in pages for range_key in ranges]
     times: dict[tuple[str, str], list[float]] = {combo: [] for combo in combos}
     sizes: dict[tuple[str, str], int] = {}
     for run in range(runs + 1):
         for name, range_key in combos:
             began = time.perf_counter()
-            response = client.get(page_path(slug, name, range_key))
+            response = client.get(page_path(slug, name, range_key, extra))
             body = response.read()
             took = (time.perf_counter() - began) * 1000
             assert response.status_code == 200, f"{name} {range_key}: HTTP {response.status_code}"
@@ -167,6 +173,9 @@ def main() -> None:
     parser.add_argument("--browser-ranges", default="24h,30d", help="ranges timed in the browser")
     parser.add_argument("--clients", type=int, default=12, help="concurrent clients posting the load")
     parser.add_argument("--data", type=Path, help="keep the data folder here and reuse it on the next run")
+    parser.add_argument("--filter", default="service=research", help="the filter of the filtered views timed")
+    parser.add_argument("--filtered-runs", type=int, default=5, help="GETs per filtered view and range")
+    parser.add_argument("--filtered-ranges", default="1h,24h,7d,30d", help="ranges of the filtered views")
     args = parser.parse_args()
     ranges = [r for r in args.ranges.split(",") if r]
     browser_ranges = [r for r in args.browser_ranges.split(",") if r]
@@ -224,6 +233,10 @@ def main() -> None:
             client = log_in(stack.url, plan)
             try:
                 server = time_server(client, plan["slug"], ranges, args.runs)
+                filtered = {}
+                if args.filtered_runs:
+                    filtered = time_server(client, plan["slug"], [r for r in args.filtered_ranges.split(",") if r],
+                                           args.filtered_runs, f"&{args.filter}", ("overview", "detail"))  # fmt: skip
             finally:
                 client.close()
             print()
@@ -231,6 +244,14 @@ def main() -> None:
                 p50, p95 = percentiles(times)
                 print(f"page {name:<8} range {range_key:>3}  server p50 {p50:5.0f} ms  p95 {p95:5.0f} ms"
                       f"   ({size / 1024:,.0f} KiB of HTML)", flush=True)  # fmt: skip
+            if filtered:
+                # A filter on a dimension the page does not group by: no per-group rollups
+                # answer it (docs/performance.md, "Filtered views"). Shown, not judged.
+                print(f"\nfiltered views (?{args.filter}, by a dimension the page does not group by):")
+            for (name, range_key), (times, _) in filtered.items():
+                p50, p95 = percentiles(times)
+                print(f"filtered {name:<8} range {range_key:>3}  server p50 {p50:5.0f} ms  p95 {p95:5.0f} ms",
+                      flush=True)  # fmt: skip
             browser = time_browser(stack.url, plan, browser_ranges, args.browser_runs)
         finally:
             trickle.stop()
