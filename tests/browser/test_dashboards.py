@@ -194,6 +194,7 @@ def test_auto_refresh_waits_while_a_form_is_being_filled_in(page, live_server, o
     log_in(page, live_server.url, owner)
     _open(page, live_server.url, "overview", "?refresh=5")
     page.evaluate("window.__notReloaded = true")
+    expect(page.locator("#refresh-paused")).to_be_hidden()
     page.get_by_text("Add an annotation").click()
     page.get_by_label("Text").fill("half-typed note")
     page.locator("body").click(position={"x": 5, "y": 5})  # focus leaves the field: still edited
