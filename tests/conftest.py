@@ -116,3 +116,13 @@ def roll_up_everything() -> None:
 
     roll_up_pending()
     compact_pending(grace_s=0)
+
+
+def resolve_ref(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local OpenAPI ``$ref`` (``#/components/...``) if there is one."""
+    while "$ref" in node:
+        target: Any = schema
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node

@@ -11,6 +11,7 @@ from django.test import Client
 from drf_spectacular.validation import validate_schema
 
 from monitor.ingest.schema import MAX_RECORDS, RECORD_FIELDS
+from tests.conftest import resolve_ref
 
 RECORDS = "/api/v1/records"
 INGEST_STATUSES = {"200", "202", "400", "401", "403", "413", "415", "429", "503"}
@@ -34,16 +35,6 @@ def _tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
     return parser.tags
 
 
-def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    """Follow a local ``$ref`` (``#/components/...``) if there is one."""
-    while "$ref" in node:
-        target: Any = schema
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 @pytest.fixture
 def openapi(client: Client, db: Any) -> dict[str, Any]:
     response = client.get("/api/schema/?format=json")
@@ -60,9 +51,9 @@ def ingest_operation(openapi: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record_schema(openapi: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
-    body = _resolve(openapi, operation["requestBody"]["content"]["application/json"]["schema"])
-    records = _resolve(openapi, body["properties"]["records"])
-    return _resolve(openapi, records["items"])
+    body = resolve_ref(openapi, operation["requestBody"]["content"]["application/json"]["schema"])
+    records = resolve_ref(openapi, body["properties"]["records"])
+    return resolve_ref(openapi, records["items"])
 
 
 # --- the OpenAPI document ---------------------------------------------------------------
@@ -86,11 +77,11 @@ def test_the_ingest_body_is_marked_required(ingest_operation):
 
 
 def test_the_ingest_body_is_a_records_array_of_1_to_10000(openapi, ingest_operation):
-    body = _resolve(openapi, ingest_operation["requestBody"]["content"]["application/json"]["schema"])
+    body = resolve_ref(openapi, ingest_operation["requestBody"]["content"]["application/json"]["schema"])
     assert body["type"] == "object"
     assert body["required"] == ["records"]
     assert body["additionalProperties"] is False
-    records = _resolve(openapi, body["properties"]["records"])
+    records = resolve_ref(openapi, body["properties"]["records"])
     assert records["type"] == "array"
     assert (records["minItems"], records["maxItems"]) == (1, 10_000) == (1, MAX_RECORDS)
 
@@ -125,12 +116,12 @@ def test_every_ingest_answer_is_documented(openapi, ingest_operation):
     responses = ingest_operation["responses"]
     assert set(responses) == INGEST_STATUSES
     assert all(responses[code].get("description") for code in responses)
-    accepted = _resolve(openapi, responses["202"]["content"]["application/json"]["schema"])
+    accepted = resolve_ref(openapi, responses["202"]["content"]["application/json"]["schema"])
     assert accepted["required"] == ["accepted"]
-    duplicate = _resolve(openapi, responses["200"]["content"]["application/json"]["schema"])
+    duplicate = resolve_ref(openapi, responses["200"]["content"]["application/json"]["schema"])
     assert set(duplicate["required"]) == {"accepted", "duplicate"}
     for code in INGEST_STATUSES - {"200", "202"}:
-        error = _resolve(openapi, responses[code]["content"]["application/json"]["schema"])
+        error = resolve_ref(openapi, responses[code]["content"]["application/json"]["schema"])
         assert set(error["required"]) == {"error", "details"}, code
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from monitor.projects.models import Project
-from tests.conftest import issue_key, record
+from tests.conftest import issue_key, record, resolve_ref
 from tests.readapi.helpers import (
     METRICS,
     POINT_KEYS,
@@ -171,15 +169,6 @@ def test_report_answers_one_row_per_group_with_every_field(client, ingest_key, r
 # --- OpenAPI -----------------------------------------------------------------------------------------
 
 
-def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = schema
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 @pytest.mark.parametrize(
     ("path", "own", "items", "item_keys"),
     [
@@ -193,14 +182,14 @@ def test_the_openapi_document_describes_both_read_endpoints(client, db, path, ow
     schema = response.json()
     assert path in schema["paths"], sorted(schema["paths"])
     operation = schema["paths"][path]["get"]
-    names = {_resolve(schema, p)["name"] for p in operation["parameters"]}
+    names = {resolve_ref(schema, p)["name"] for p in operation["parameters"]}
     assert {"from", "to", "group_by", own, "tier", "model", "service", "deployment"} <= names, names
-    body = _resolve(schema, operation["responses"]["200"]["content"]["application/json"]["schema"])
+    body = resolve_ref(schema, operation["responses"]["200"]["content"]["application/json"]["schema"])
     assert {"from", "to", "group_by", items} <= set(body["properties"])
-    item = _resolve(schema, body["properties"][items]["items"])
+    item = resolve_ref(schema, body["properties"][items]["items"])
     assert item_keys <= set(item["properties"]), sorted(item_keys - set(item["properties"]))
     if path == METRICS:
-        point = _resolve(schema, item["properties"]["points"]["items"])
+        point = resolve_ref(schema, item["properties"]["points"]["items"])
         assert set(point["properties"]) >= POINT_KEYS
         assert "step_s" in body["properties"]
     for status in ("400", "401", "403"):
