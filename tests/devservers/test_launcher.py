@@ -115,7 +115,14 @@ def test_make_run_serves_swagger_takes_demo_traffic_and_stops_everything(running
 
     started = psutil.Process(process.pid).children(recursive=True)
     commands = " ".join(" ".join(p.cmdline()) for p in started)
-    for role in ("gunicorn", "celery -A monitor worker", "celery -A monitor beat", "simulate", "postgres", "redis"):
+    for role in (
+        "gunicorn",
+        "celery -A monitor worker",
+        "celery -A monitor beat",
+        "simulate",
+        "postgres",
+        "valkey-server",
+    ):
         assert role in commands, f"{role} is not running: {commands}"
 
     # A chunked body (no Content-Length), as streaming clients send, is read whole.
