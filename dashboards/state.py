@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from monitor.metrics.query import DIMENSIONS, MAX_RANGE_S, ParamError, Query, Window, parse_time
+from monitor.api.params import MAX_RANGE_S, ParamError, parse_time
+from monitor.metrics.query import DIMENSIONS, Query, Window
 
 # (key, label, seconds), shortest first.
 RANGES: tuple[tuple[str, str, int], ...] = (

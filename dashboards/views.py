@@ -17,7 +17,8 @@ from django.views.decorators.http import require_POST
 
 from monitor.annotations.models import Annotation
 from monitor.annotations.validate import AnnotationRejected, parse_annotation
-from monitor.metrics.query import DIMENSIONS, ParamError
+from monitor.api.params import ParamError
+from monitor.metrics.query import DIMENSIONS
 from monitor.projects.models import Project
 
 from .charts import figures_json

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -41,3 +42,21 @@ def rfc3339(seconds: int) -> str:
     moment = datetime.fromtimestamp(seconds, UTC)
     # strftime's %Y does not pad years before 1000 to four digits; RFC 3339 wants them.
     return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}Z"
+
+
+TIME_RULE = "must be Unix seconds or an RFC 3339 time with an offset"
+
+
+def parse_time(raw: str) -> float:
+    """Unix seconds from a request time: a number, or RFC 3339 with an offset; ValueError says why not."""
+    text = raw.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        parsed = parse_rfc3339_us(text)
+        if parsed is None:
+            raise ValueError(TIME_RULE) from None
+        return parsed / US_PER_S
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number of Unix seconds")
+    return value

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.api.params import ParamError, parse_time
 from monitor.ingest.validate import name_problem
-from monitor.metrics.query import DIMENSIONS, ParamError, parse_time
+from monitor.metrics.query import DIMENSIONS
 
 from .models import MAX_TEXT_LENGTH
 from .queries import FIRST_S, LAST_S

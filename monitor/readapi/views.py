@@ -12,8 +12,9 @@ from rest_framework.views import APIView
 
 from monitor.api.auth import ApiKeyAuthentication
 from monitor.api.errors import ApiError
+from monitor.api.params import ParamError, parse_query
 from monitor.metrics.engine import report, timeseries
-from monitor.metrics.query import DIMENSIONS, ParamError, Query, parse_query
+from monitor.metrics.query import DIMENSIONS, Query
 from monitor.timeutil import rfc3339
 
 from .access import CanRead, project_for

@@ -6,9 +6,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 
-from monitor.metrics.query import ParamError, parse_time
 from monitor.projects.models import Project
 from monitor.rollups.reroll import CHUNK_S, DAY_S, RerollRefused, check_raw_present, days_between, reroll_day
+from monitor.timeutil import parse_time
 
 
 class Command(BaseCommand):
@@ -23,10 +23,13 @@ class Command(BaseCommand):
         parser.add_argument("--project", help="only this project's rollups (default: every project)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            start, end = parse_time("from", options["start"]), parse_time("to", options["end"])
-        except ParamError as exc:
-            raise CommandError(f"--{exc.field} {exc.message}.") from None
+        times = {}
+        for name, key in (("from", "start"), ("to", "end")):
+            try:
+                times[name] = parse_time(options[key])
+            except ValueError as exc:
+                raise CommandError(f"--{name} {exc}.") from None
+        start, end = times["from"], times["to"]
         if start >= end:
             raise CommandError("--from must be before --to.")
         project_id = None
