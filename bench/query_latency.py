@@ -69,7 +69,7 @@ def wait_for_rollups(database_url: str) -> None:
         with connect(database_url) as conn:
             row = conn.execute(
                 "SELECT (SELECT count(*) FROM store_ingestbatch WHERE rolled_up_at IS NULL)"
-                " + (SELECT count(*) FROM rollup_dirty)"
+                " + (SELECT count(*) FROM rollup_stale)"
             ).fetchone()
         if row and not row[0]:
             return

@@ -61,7 +61,7 @@ def main() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             with connect(stack.database_url) as conn:
-                dirty = conn.execute("SELECT count(*) FROM rollup_dirty").fetchone()
+                dirty = conn.execute("SELECT count(*) FROM rollup_stale").fetchone()
             if dirty and not dirty[0]:
                 break
             _kick(stack)

@@ -141,6 +141,8 @@ RAW_RETENTION_DAYS = env_int("RAW_RETENTION_DAYS", 7, minimum=1)
 # At least 8 days: peak QPS is exact for at least the last 7 (whole) days.
 _FINE_MINIMUM = max(RAW_RETENTION_DAYS + 1, 8)
 FINE_RETENTION_DAYS = env_int("FINE_RETENTION_DAYS", _FINE_MINIMUM, minimum=_FINE_MINIMUM)
+# Days (counting today) whose minutes have per-group rows; older minutes are summed from their series.
+GROUP_MINUTE_DAYS = env_int("GROUP_MINUTE_DAYS", 2, minimum=2)
 # Records per second per key; 0 = no limit.
 INGEST_RATE_LIMIT = env_int("INGEST_RATE_LIMIT", 0, minimum=0)
 # Records waiting to be rolled up beyond which ingest answers 503 (0 = no limit):

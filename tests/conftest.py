@@ -111,8 +111,8 @@ def post_records(
 
 def roll_up_everything() -> None:
     """What the workers do: count pending batches, then rebuild the minutes, hours and days."""
-    from monitor.rollups.claim import roll_up_pending
     from monitor.rollups.compact import compact_pending
+    from monitor.rollups.schedule import roll_up_pending
 
     roll_up_pending()
     compact_pending(grace_s=0)

@@ -12,6 +12,7 @@ from monitor.catalogue.models import ModelVersion
 from monitor.metrics.definitions import SIGNIFICANT_CHANGE, relative_change
 from monitor.metrics.engine import report
 from monitor.metrics.query import Window
+from monitor.metrics.results import ReportRow
 
 from ..charts import plotly_time_s
 from ..common import ProjectPage
@@ -36,7 +37,7 @@ METRICS: tuple[tuple[ReportField, int], ...] = (
 )
 
 
-def compare_sides(a_label: str, a: dict[str, Any] | None, b_label: str, b: dict[str, Any] | None) -> dict[str, Any]:
+def compare_sides(a_label: str, a: ReportRow | None, b_label: str, b: ReportRow | None) -> dict[str, Any]:
     table = Table(
         "comparison",
         f"{a_label} → {b_label}",
@@ -75,7 +76,7 @@ def verdict(b_label: str, improved: list[str], regressed: list[str], both: bool)
     return {"kind": "same", "text": f"No key metric changed by more than {threshold}."}
 
 
-def _one(rows: list[dict[str, Any]], label: str | None = None) -> dict[str, Any] | None:
+def _one(rows: list[ReportRow], label: str | None = None) -> ReportRow | None:
     for row in rows:
         if label is None or row["labels"].get("model") == label:
             return row
@@ -141,7 +142,7 @@ def before_after(page: ProjectPage, annotation_id: int) -> dict[str, Any] | None
         result.update({"table": None, "verdict": {"kind": "empty", "text": text}})
         return result
 
-    def side_row(window: Window) -> dict[str, Any] | None:
+    def side_row(window: Window) -> ReportRow | None:
         return _one(report(page.state.query(page.project.pk, window=window, group_by=(), filters=filters)))
 
     result.update(compare_sides("Before", side_row(before_w), "After", side_row(after_w)))

@@ -9,6 +9,7 @@ from typing import Any
 from monitor.metrics.definitions import qps
 from monitor.metrics.engine import report, timeseries
 from monitor.metrics.query import Window
+from monitor.metrics.results import ReportRow
 
 from ..charts import cost_chart, error_rate_chart, percentile_chart, qps_chart
 from ..common import ProjectPage, rated_qps
@@ -45,7 +46,7 @@ TIER_FIELDS = ("requests", "errors", "error_rate", "latency_p50", "latency_p95",
                "peak_qps", "stability", "cost_per_call", "total_cost")  # fmt: skip
 
 
-def tier_table(rows: list[dict[str, Any]]) -> Table:
+def tier_table(rows: list[ReportRow]) -> Table:
     table = Table("tiers", "Per tier over the range", [Column("Tier"), *columns(TIER_FIELDS)])
     for row in rows:
         table.rows.append([row["labels"]["tier"], *cells(row, TIER_FIELDS)])

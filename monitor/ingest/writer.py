@@ -9,12 +9,14 @@ key up.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import psycopg
 from django.db import connection, transaction
 
 from monitor.rollups.tasks import kick
+from monitor.store.models import LIVE_WINDOW_S
 from monitor.store.partitions import ensure_partitions_for_range
 
 from .pricing import price_book
@@ -54,7 +56,8 @@ def store_batch(project_id: int, batch: ValidBatch, idempotency_key: str | None 
 
 def _store(project_id: int, batch: ValidBatch, idempotency_key: str | None) -> StoreResult:
     with transaction.atomic(), connection.cursor() as cursor:
-        params = [project_id, len(batch.records), batch.calls, batch.min_ts_us, batch.max_ts_us, idempotency_key]
+        live = batch.min_ts_us >= (time.time() - LIVE_WINDOW_S) * 1_000_000
+        params = [project_id, len(batch.records), batch.calls, batch.min_ts_us, batch.max_ts_us, live, idempotency_key]
         if idempotency_key is None:
             cursor.execute(_INSERT_BATCH + " RETURNING id", params)
         else:
@@ -79,7 +82,8 @@ def _store(project_id: int, batch: ValidBatch, idempotency_key: str | None) -> S
 
 
 _INSERT_BATCH = """
-    INSERT INTO store_ingestbatch (project_id, received_at, records, calls, min_ts_us, max_ts_us, idempotency_key)
-    VALUES (%s, now(), %s, %s, %s, %s, %s)
+    INSERT INTO store_ingestbatch (project_id, received_at, records, calls, min_ts_us, max_ts_us, live,
+      idempotency_key)
+    VALUES (%s, now(), %s, %s, %s, %s, %s, %s)
 """
 _ON_KEY_CONFLICT = " ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"

@@ -8,13 +8,12 @@ never NaN; ratios are fractions in [0, 1].
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from monitor.rollups.sketch import quantiles
+from monitor.rollups.sketch import PERCENTILES, quantiles
 
+from .results import Percentiles, PointFigures, PointLatency, ReportRow
 from .totals import Totals
 
-PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 SECONDS_PER_DAY = 86_400
 _NANO = Decimal(1_000_000_000)
 
@@ -28,10 +27,14 @@ def money(nano: int) -> float:
     return float(Decimal(nano) / _NANO)
 
 
-def percentiles(bins: dict[int, int], fixed: tuple[float | None, ...] | None = None) -> dict[str, float | None]:
+def percentiles(bins: dict[int, int], fixed: tuple[float | None, ...] | None = None) -> Percentiles:
     """Nearest-rank p50/p95/p99 of a sketch, within 1 % (or as one rollup row has them)."""
-    values = list(fixed) if fixed is not None else quantiles(bins.items(), PERCENTILES.values())
-    return dict(zip(PERCENTILES, values, strict=True))
+    p50, p95, p99 = list(fixed) if fixed is not None else quantiles(bins.items(), PERCENTILES.values())
+    return {"p50": p50, "p95": p95, "p99": p99}
+
+
+def _with_mean(mean: float | None, values: Percentiles) -> PointLatency:
+    return {"mean": mean, "p50": values["p50"], "p95": values["p95"], "p99": values["p99"]}
 
 
 def error_rate(t: Totals) -> float | None:
@@ -76,10 +79,11 @@ def tokens_out_per_s(t: Totals, seconds: int) -> float | None:
     return t.tokens_out / seconds if t.tokens_out_calls else None
 
 
-def report_row(t: Totals, seconds: int) -> dict[str, Any]:
+def report_row(labels: dict[str, str], t: Totals, seconds: int) -> ReportRow:
     latency = percentiles(t.latency_bins)
     ttft = percentiles(t.ttft_bins)
     return {
+        "labels": labels,
         "requests": t.calls,
         "errors": t.errors,
         "avg_latency_ms": ratio(t.latency_sum, t.calls),
@@ -100,17 +104,22 @@ def report_row(t: Totals, seconds: int) -> dict[str, Any]:
     }
 
 
-_EMPTY_POINT: dict[str, Any] = {
-    "requests": 0,
-    "qps": None,
-    "peak_qps": None,
-    "error_rate": None,
-    "latency_ms": {"mean": None, **dict.fromkeys(PERCENTILES)},
-    "ttft_ms": {"mean": None, **dict.fromkeys(PERCENTILES)},
-    "tokens_out_per_s": None,
-    "cost": None,
-    "cost_per_call": None,
-}
+def _nothing() -> PointLatency:
+    return {"mean": None, "p50": None, "p95": None, "p99": None}
+
+
+def _empty_point() -> PointFigures:
+    return {
+        "requests": 0,
+        "qps": None,
+        "peak_qps": None,
+        "error_rate": None,
+        "latency_ms": _nothing(),
+        "ttft_ms": _nothing(),
+        "tokens_out_per_s": None,
+        "cost": None,
+        "cost_per_call": None,
+    }
 
 
 # The sums point() reads: a time series fetches only these (a 24-hour chart has
@@ -119,21 +128,17 @@ POINT_SUMS = ("calls", "errors", "latency_sum", "ttft_calls", "ttft_sum", "token
               "cost_nano", "cost_calls")  # fmt: skip
 
 
-def point(t: Totals | None, seconds: int) -> dict[str, Any]:
+def point(t: Totals | None, seconds: int) -> PointFigures:
     """One step bucket; ``seconds`` is the part of it inside the window (qps divides by it)."""
     if t is None or not t.calls:
-        return {
-            **_EMPTY_POINT,
-            "latency_ms": dict(_EMPTY_POINT["latency_ms"]),
-            "ttft_ms": dict(_EMPTY_POINT["ttft_ms"]),
-        }
+        return _empty_point()
     return {
         "requests": t.calls,
         "qps": qps(t.calls, seconds),
         "peak_qps": peak_qps(t),
         "error_rate": error_rate(t),
-        "latency_ms": {"mean": ratio(t.latency_sum, t.calls), **percentiles(t.latency_bins, t.latency_percentiles)},
-        "ttft_ms": {"mean": ratio(t.ttft_sum, t.ttft_calls), **percentiles(t.ttft_bins, t.ttft_percentiles)},
+        "latency_ms": _with_mean(ratio(t.latency_sum, t.calls), percentiles(t.latency_bins, t.latency_percentiles)),
+        "ttft_ms": _with_mean(ratio(t.ttft_sum, t.ttft_calls), percentiles(t.ttft_bins, t.ttft_percentiles)),
         "tokens_out_per_s": tokens_out_per_s(t, seconds),
         "cost": total_cost(t),
         "cost_per_call": cost_per_call(t),

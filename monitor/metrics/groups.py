@@ -1,4 +1,4 @@
-"""Which series a query covers, and which group each one falls in."""
+"""Which series a query covers, which group each one falls in, and which group rollups answer it."""
 
 from __future__ import annotations
 
@@ -7,18 +7,15 @@ from typing import Any
 
 from django.db import connection
 
-from monitor.rollups.levels import Dim
+from monitor.rollups.levels import KIND_OF, Dim, group_value
 
 from .query import Query
-
-_COLUMN = {"tier": "t.name", "model": "m.name", "service": "s.service", "deployment": "s.deployment"}
-_DIM = {"tier": Dim.TIER, "model": Dim.MODEL, "service": Dim.SERVICE, "deployment": Dim.DEPLOYMENT}
 
 
 @dataclass(frozen=True)
 class Group:
     labels: dict[str, str]
-    value: str  # its key in the per-group rollups, when the grouping has them
+    value: str  # its key in the group rollups, when the grouping has them
 
 
 @dataclass(frozen=True)
@@ -26,26 +23,33 @@ class Grouping:
     groups: list[Group]
     series_ids: list[int]
     series_group: list[int]  # the group index of each series, aligned with series_ids
-    # Set when every group is "all series with one value of one dimension": then
-    # the per-group rollups answer peak QPS and stability directly.
-    dim: Dim | None
+    # Set when every group is "all the project's series with these values of the kind's
+    # dimensions": the group rollups then answer every figure, peak QPS and stability too.
+    kind: Dim | None
 
     @property
     def empty(self) -> bool:
         return not self.series_ids
 
 
-def single_dimension(query: Query) -> str | None:
-    """The dimension whose per-group rollups match this grouping, if there is one."""
+def group_kind(query: Query, models_under_one_tier: bool) -> Dim | None:
+    """The kind of group rollups whose groups are exactly this query's groups, if any.
+
+    Every dimension grouped by or filtered on is fixed within a group, unless it is
+    filtered on several values without being grouped by. Where every model concerned is
+    called under one tier only, a model fixes its tier, so the tier drops out.
+    """
     named = set(query.group_by) | set(query.filters)
-    if not named:
-        return "all"
-    if len(named) != 1:
+    spread = {name for name, values in query.filters.items() if name not in query.group_by and len(values) > 1}
+    if models_under_one_tier and {"tier", "model"} <= named:
+        named.discard("tier")
+        spread.discard("tier")
+    if spread:
         return None
-    (dim,) = named
-    if dim in query.group_by or len(query.filters[dim]) == 1:
-        return dim
-    return None
+    return KIND_OF.get(frozenset(named))
+
+
+_COLUMN = {"tier": "t.name", "model": "m.name", "service": "s.service", "deployment": "s.deployment"}
 
 
 def resolve(query: Query) -> Grouping:
@@ -55,9 +59,11 @@ def resolve(query: Query) -> Grouping:
         where.append(f"{_COLUMN[name]} = ANY(%s)")
         params.append(list(values))
     with connection.cursor() as cursor:
+        # split_models: the model is called under another tier somewhere in the project.
         cursor.execute(
             f"""
-            SELECT s.id, t.name, m.name, s.service, s.deployment, s.tier_id, s.model_id
+            SELECT s.id, t.name, m.name, s.service, s.deployment, s.tier_id, s.model_id,
+              EXISTS (SELECT 1 FROM catalogue_series o WHERE o.model_id = s.model_id AND o.tier_id <> s.tier_id)
             FROM catalogue_series s
             JOIN catalogue_tier t ON t.id = s.tier_id
             JOIN catalogue_modelversion m ON m.id = s.model_id
@@ -67,26 +73,19 @@ def resolve(query: Query) -> Grouping:
             params,
         )
         rows = cursor.fetchall()
-    dim_name = single_dimension(query)
+    kind = group_kind(query, models_under_one_tier=not any(row[7] for row in rows))
     groups: list[Group] = []
     index_of: dict[tuple[str, ...], int] = {}
     series_ids: list[int] = []
     series_group: list[int] = []
-    for sid, tier, model, service, deployment, tier_id, model_id in rows:
+    for sid, tier, model, service, deployment, tier_id, model_id, _ in rows:
         names = {"tier": tier, "model": model, "service": service, "deployment": deployment}
         key = tuple(names[d] for d in query.group_by)
         if key not in index_of:
-            value = {
-                "all": "",
-                "tier": str(tier_id),
-                "model": str(model_id),
-                "service": service,
-                "deployment": deployment,
-                None: "",
-            }[dim_name]
+            keys = {"tier": str(tier_id), "model": str(model_id), "service": service, "deployment": deployment}
+            value = group_value({d: keys[d] for d in kind.dimensions}) if kind is not None else ""
             index_of[key] = len(groups)
             groups.append(Group(labels=dict(zip(query.group_by, key, strict=True)), value=value))
         series_ids.append(sid)
         series_group.append(index_of[key])
-    dim = None if dim_name is None else (Dim.ALL if dim_name == "all" else _DIM[dim_name])
-    return Grouping(groups=groups, series_ids=series_ids, series_group=series_group, dim=dim)
+    return Grouping(groups=groups, series_ids=series_ids, series_group=series_group, kind=kind)

@@ -1,36 +1,49 @@
 """Cover a time range with rollup buckets: the coarsest that fit, finer ones at the edges.
 
-A 30-day report reads about 30 day rows per series, plus hours, minutes and seconds
-at its two ends, and is exact to the second. Per-second rollups are kept only
-FINE_RETENTION_DAYS: older edges are widened to whole minutes.
+A 30-day report reads about 30 day rows per series or group, plus hours, minutes and
+seconds at its two ends, and is exact to the second. The cover here is *static*: it
+does not depend on what is compacted. Where a bucket of the cover is stale (see
+``monitor.rollups.stale``) the rows of the level below inside it are read instead;
+that is decided in SQL (``sources.py``), so a query's size never grows with the
+number of stale buckets.
+
+Per-second rollups are kept only FINE_RETENTION_DAYS: older edges are widened to
+whole minutes.
 """
 
 from __future__ import annotations
 
 import time
-from bisect import bisect_left
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
 
 from monitor.rollups.levels import LEVELS, MINUTE, SECOND, Level
 
 
 @dataclass(frozen=True)
-class Piece:
-    level: Level
-    start: int  # bucket starts in [start, end), aligned to the level
+class Span:
+    start: int  # [start, end), aligned to the level it is read at
     end: int
 
 
-def cover(start: int, end: int, levels: tuple[Level, ...], dirty: Sequence[int] = ()) -> list[Piece]:
-    """Pieces tiling [start, end); ``levels`` coarsest first, the finest must be 1 s.
+@dataclass(frozen=True)
+class Plan:
+    """What to read at each level: ``pieces`` of the static cover, and ``within``, the span
+    covered by coarser levels, inside which this level is read where the coarser bucket
+    (the next coarser level in ``levels``) is stale."""
 
-    ``dirty`` (sorted) are minutes whose coarser rollups are not rebuilt yet: a bucket
-    holding one is covered by finer levels instead, down to seconds if need be.
-    """
+    levels: tuple[Level, ...]  # coarsest first; the last is one second
+    pieces: dict[Level, list[Span]] = field(default_factory=dict)
+    within: dict[Level, Span | None] = field(default_factory=dict)
+
+    def coarser(self, level: Level) -> Level | None:
+        position = self.levels.index(level)
+        return self.levels[position - 1] if position else None
+
+
+def cover(start: int, end: int, levels: tuple[Level, ...]) -> list[tuple[Level, Span]]:
+    """Pieces tiling [start, end); ``levels`` coarsest first, the finest must be 1 s."""
     if start >= end:
         return []
     for position, level in enumerate(levels):
@@ -39,27 +52,8 @@ def cover(start: int, end: int, levels: tuple[Level, ...], dirty: Sequence[int] 
         last = end // size * size
         if first < last:
             finer = levels[position + 1 :]
-            return [*cover(start, first, finer, dirty), *_clean_runs(level, first, last, finer, dirty),
-                    *cover(last, end, finer, dirty)]  # fmt: skip
+            return [*cover(start, first, finer), (level, Span(first, last)), *cover(last, end, finer)]
     raise AssertionError("the finest level must be one second")
-
-
-def _clean_runs(level: Level, first: int, last: int, finer: tuple[Level, ...], dirty: Sequence[int]) -> list[Piece]:
-    """[first, last) at ``level``, except its dirty buckets, which finer levels cover."""
-    if level is SECOND:
-        return [Piece(level, first, last)]
-    size = level.seconds
-    stained = sorted({m - m % size for m in dirty[bisect_left(dirty, first) : bisect_left(dirty, last)]})
-    pieces: list[Piece] = []
-    at = first
-    for bucket in stained:
-        if at < bucket:
-            pieces.append(Piece(level, at, bucket))
-        pieces += cover(bucket, bucket + size, finer, dirty)
-        at = bucket + size
-    if at < last:
-        pieces.append(Piece(level, at, last))
-    return pieces
 
 
 def fine_cutoff(now: float | None = None) -> int:
@@ -69,31 +63,31 @@ def fine_cutoff(now: float | None = None) -> int:
     return (current // day - settings.FINE_RETENTION_DAYS + 1) * day
 
 
-def past_fine_retention(pieces: list[Piece], cutoff: int) -> list[Piece]:
+def _widened(pieces: list[tuple[Level, Span]], cutoff: int) -> list[tuple[Level, Span]]:
     """Second pieces older than the per-second rollups, widened to whole minutes."""
-    out: list[Piece] = []
-    for piece in pieces:
-        if piece.level is SECOND and piece.start < cutoff:
-            old_end = min(piece.end, cutoff)
-            out.append(Piece(MINUTE, piece.start - piece.start % 60, -(-old_end // 60) * 60))
-            if piece.end > cutoff:
-                out.append(Piece(SECOND, cutoff, piece.end))
+    out: list[tuple[Level, Span]] = []
+    for level, span in pieces:
+        if level is SECOND and span.start < cutoff:
+            old_end = min(span.end, cutoff)
+            out.append((MINUTE, Span(span.start - span.start % 60, -(-old_end // 60) * 60)))
+            if span.end > cutoff:
+                out.append((SECOND, Span(cutoff, span.end)))
         else:
-            out.append(piece)
+            out.append((level, span))
     return out
 
 
-def dirty_minutes(start: int, end: int) -> list[int]:
-    """Minutes in the days of [start, end) whose coarser rollups are still to be rebuilt."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT minute FROM rollup_dirty WHERE minute >= %s AND minute < %s ORDER BY minute",
-            [start - start % 86_400, end],
-        )
-        return [row[0] for row in cursor.fetchall()]
-
-
-def plan(start: int, end: int, step: int | None = None, now: float | None = None) -> list[Piece]:
-    """Pieces for [start, end); with a step, only levels whose buckets nest in its buckets."""
+def plan(start: int, end: int, step: int | None = None, now: float | None = None) -> Plan:
+    """The plan for [start, end); with a step, only levels whose buckets nest in its buckets."""
     levels = tuple(reversed([lvl for lvl in LEVELS if step is None or step % lvl.seconds == 0]))
-    return past_fine_retention(cover(start, end, levels, dirty_minutes(start, end)), fine_cutoff(now))
+    pieces = _widened(cover(start, end, levels), fine_cutoff(now))
+    if any(level is MINUTE for level, _ in pieces) and MINUTE not in levels:
+        # Widened seconds are read as minutes even where the step does not nest minutes.
+        levels = (*levels[:-1], MINUTE, SECOND)
+    result = Plan(levels)
+    for level in levels:
+        result.pieces[level] = [span for lvl, span in pieces if lvl is level]
+        coarser = [span for lvl, span in pieces if lvl.seconds > level.seconds]
+        # The pieces of coarser levels are contiguous: the cover is symmetric.
+        result.within[level] = Span(min(s.start for s in coarser), max(s.end for s in coarser)) if coarser else None
+    return result

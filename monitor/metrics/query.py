@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-DIMENSIONS = ("tier", "model", "service", "deployment")
+from monitor.rollups.levels import DIMENSIONS
 
 __all__ = ["DIMENSIONS", "Query", "Window"]
 

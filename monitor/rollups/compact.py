@@ -1,204 +1,176 @@
-"""Rebuild the minute, hour and day rollups from the level below, for the minutes that changed.
+"""Bring a project's minute, hour and day rollups up to date with the level below.
 
-Rollups write per-second rows only and mark the minutes they touched dirty. Here
-a dirty minute's rows are replaced by ones computed from its seconds, then its
-hour's rows from the hour's minutes, then its day's from the day's hours: per
-series, and per group of one dimension (project, tier, model, service, deployment).
-Replacing, not adding, so running it twice changes nothing. Until a minute is
-rebuilt the query layer reads its seconds instead (``monitor.metrics.plan``).
+Each call does one step for one project and one UTC day, in one short transaction:
+rebuild the day's stale minutes (marking their hours), or else its stale hours
+whose minutes are all clean (marking the day), or else the day itself (``rebuild.py``
+holds the statements, ``stale.py`` the marks). Until a bucket is rebuilt, readers
+read the level below inside it, so nothing waits on this for correctness: it keeps
+queries cheap.
 
-A minute is claimed with ``FOR UPDATE SKIP LOCKED``; a rollup that touches it again
-takes the same row lock (its dirty mark is an upsert), so it either commits before
-the rebuild reads the seconds, or marks the minute dirty again after.
+A project's day is compacted by one worker at a time (an advisory lock per project
+and day, tried, never waited for), so several workers share a backfill's days, and
+other projects go on meanwhile. Marks are not locked while a day is rebuilt: a
+rollup that touches a minute meanwhile bumps its mark's ``touches``, and the mark is
+deleted only if ``touches`` is still what was read before the rebuild
+(``stale.clear``), so the change keeps its minute stale.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
-from .claim import REROLL_LOCK_ID
-from .levels import ADDITIVE, DAY, HOUR, MINUTE, SECOND, Level, sql_type
+from . import stale
+from .claim import pending
+from .levels import DAY, HOUR, MINUTE, Level
+from .locks import COMPACT_LOCK, REROLL_LOCK
+from .rebuild import rebuild
 
-COMPACT_LOCK_ID = 0x7477_636F_6D70  # "twcomp"
 # A minute still filling up would be rebuilt again and again: wait until it is over.
 GRACE_S = 5
-MAX_MINUTES = 720
-
-_FIGURES = [*ADDITIVE, "latency_max", "peak_calls", "lat_bins", "lat_counts", "ttft_bins", "ttft_counts"]
-_QUANTILES = ["lat_p50", "lat_p95", "lat_p99", "ttft_p50", "ttft_p95", "ttft_p99"]
-_SERIES_KEYS = ["series_id", "bucket"]
-_GROUP_KEYS = ["project_id", "dim", "value", "bucket"]
-_FROM_ROWS = ", ".join(f"r.{c}" for c in _FIGURES)
-
-
-def _merge(target: str, keys: list[str], source: str, extra: dict[str, str], seconds: str | None = None) -> str:
-    """One statement: INSERT into ``target`` a row per key, merging that key's ``source`` rows.
-
-    ``source`` yields the key columns and every figure column. The peak is the greatest
-    of the rows' peaks, unless ``seconds`` is given: rows of the key columns, ``sec``
-    and ``calls``, whose calls are summed per second, the peak being the busiest
-    second of the sum.
-    """
-    peak_of_seconds = seconds is not None
-    key_list = ", ".join(keys)
-    sums = ", ".join(f"sum({c})::{sql_type(c)} AS {c}" for c in ADDITIVE)
-    extras = "".join(f", {expr} AS {name}" for name, expr in extra.items())
-    peak = "" if peak_of_seconds else ", max(peak_calls) AS peak_calls"
-    peaks_cte = (
-        f"""peaks AS (
-          SELECT {key_list}, max(c)::bigint AS peak_calls
-          FROM (SELECT {key_list}, sec, sum(calls) AS c FROM ({seconds}) AS s GROUP BY {key_list}, sec) AS per_second
-          GROUP BY {key_list}
-        ),"""
-        if peak_of_seconds
-        else ""
-    )
-    arrays = ", ".join(
-        f"coalesce(array_agg({col} ORDER BY b) FILTER (WHERE kind = {kind}), '{{}}') AS {name}_{part}"
-        for kind, name in ((0, "lat"), (1, "ttft"))
-        for col, part in (("b", "bins"), ("n", "counts"))
-    )
-    # Nearest rank: the first bin whose running count reaches ⌈q·n⌉.
-    quantiles = ", ".join(
-        f"tw_bin_value(min(b) FILTER (WHERE kind = {kind} AND cum >= greatest(1, ceil({q} * total)))) "
-        f"AS {name}_p{round(q * 100)}"
-        for kind, name in ((0, "lat"), (1, "ttft"))
-        for q in (0.5, 0.95, 0.99)
-    )
-    columns = ", ".join([*keys, *_FIGURES, *_QUANTILES, *extra])
-    peaks_join = f"JOIN peaks USING ({key_list})" if peak_of_seconds else ""
-    return f"""
-        WITH src AS MATERIALIZED ({source}),
-        totals AS (
-          SELECT {key_list}, {sums}, max(latency_max) AS latency_max{peak}{extras}
-          FROM src GROUP BY {key_list}
-        ),
-        {peaks_cte}
-        bins AS (
-          SELECT {key_list}, v.kind, u.b, sum(u.c)::bigint AS n
-          FROM src
-          CROSS JOIN LATERAL (VALUES (0, src.lat_bins, src.lat_counts), (1, src.ttft_bins, src.ttft_counts))
-            AS v(kind, bins, counts)
-          CROSS JOIN LATERAL unnest(v.bins, v.counts) AS u(b, c)
-          GROUP BY {key_list}, v.kind, u.b
-        ),
-        ranked AS (
-          SELECT *, sum(n) OVER (PARTITION BY {key_list}, kind ORDER BY b) AS cum,
-            sum(n) OVER (PARTITION BY {key_list}, kind) AS total
-          FROM bins
-        ),
-        sketches AS (SELECT {key_list}, {arrays}, {quantiles} FROM ranked GROUP BY {key_list})
-        INSERT INTO {target} ({columns})
-        SELECT {columns} FROM totals JOIN sketches USING ({key_list}) {peaks_join}
-        ORDER BY {key_list}
-    """
+# A minute touched in the last SETTLE_S waits for more. While its project still has
+# history batches to roll up (a backfill under way), a minute more than LIVE_S old waits
+# until they are done, so it is rebuilt once rather than after every claim; but never
+# longer than MAX_WAIT_S after it was first marked.
+SETTLE_S = 2
+LIVE_S = 600
+MAX_WAIT_S = 120
+_UP = {MINUTE: HOUR, HOUR: DAY}
 
 
-def _within(table: str, level: Level) -> str:
-    """The rows of ``table`` inside each bucket being rebuilt, tagged with it as ``k.b``."""
-    # LATERAL with OFFSET 0 (not flattened): a range scan of the bucket index per bucket, whatever the planner's
-    # estimates for tables that were empty at the last ANALYZE.
+@dataclass(frozen=True)
+class Step:
+    level: Level | None  # None: nothing to do
+    buckets: int
+
+
+_NOTHING = Step(None, 0)
+
+
+def _minute_due(grace_s: int, backfilling: bool, alias: str = "") -> tuple[str, list[int]]:
+    """SQL true for a minute mark that is over and, unless ``grace_s`` is 0, has settled."""
+    a = f"{alias}." if alias else ""
+    now = int(time.time())
+    if grace_s == 0:
+        return f"{a}bucket <= %s", [now - 60]
+    settled = f"{a}touched_at <= now() - make_interval(secs => %s)"
+    if backfilling:
+        settled += f" AND {a}bucket >= %s"
     return (
-        f"unnest(%(buckets)s::bigint[]) AS k(b) CROSS JOIN LATERAL "
-        f"(SELECT * FROM {table} WHERE bucket >= k.b AND bucket < k.b + {level.seconds} OFFSET 0) AS r"
+        f"{a}bucket <= %s AND (({settled}) OR {a}first_at <= now() - make_interval(secs => %s))",
+        [now - grace_s - 60, SETTLE_S, *([now - LIVE_S] if backfilling else []), MAX_WAIT_S],
     )
 
 
-def _statements(level: Level, below: Level) -> list[str]:
-    series = _merge(
-        level.series_table,
-        _SERIES_KEYS,
-        f"SELECT r.series_id, k.b AS bucket, {_FROM_ROWS} FROM {_within(below.series_table, level)}",
-        {},
+def _backfilling(cursor: CursorWrapper, project_id: int) -> bool:
+    """Whether the project has history batches waiting to be rolled up."""
+    cursor.execute(
+        f"SELECT 1 FROM store_ingestbatch WHERE live = false AND project_id = %s AND {pending()} LIMIT 1", [project_id]
     )
-    if level is MINUTE:
-        # A group's minute merges its series' minutes (just rebuilt); its peak comes from
-        # their seconds: calls summed per second over the group, then the busiest second.
-        dims = """CROSS JOIN LATERAL (VALUES
-              (0::smallint, ''::text), (1, s.tier_id::text), (2, s.model_id::text), (3, s.service), (4, s.deployment)
-            ) AS g(dim, value)"""
-        source = f"""
-            SELECT s.project_id, g.dim, g.value, r.bucket, {_FROM_ROWS}
-            FROM {level.series_table} r JOIN catalogue_series s ON s.id = r.series_id {dims}
-            WHERE r.bucket = ANY(%(buckets)s::bigint[])"""
-        seconds = f"""
-            SELECT s.project_id, g.dim, g.value, k.b AS bucket, r.bucket AS sec, r.calls
-            FROM {_within(SECOND.series_table, level)} JOIN catalogue_series s ON s.id = r.series_id {dims}"""
-        extra = {"stab_sum": "0", "stab_minutes": "0"}
-        return [series, _merge(level.group_table, _GROUP_KEYS, source, extra, seconds)]
-    source = (
-        f"SELECT r.project_id, r.dim, r.value, k.b AS bucket, {_FROM_ROWS}, r.stab_sum, r.stab_minutes "
-        f"FROM {_within(below.group_table, level)}"
+    return cursor.fetchone() is not None
+
+
+def _days_due(cursor: CursorWrapper, project_id: int, grace_s: int, backfilling: bool) -> list[int]:
+    """Starts of the project's days with marks ready, newest first (the live day first)."""
+    due, params = _minute_due(grace_s, backfilling)
+    cursor.execute(
+        f"SELECT DISTINCT bucket - bucket %% 86400 AS day FROM {stale.STALE_TABLE} "
+        f"WHERE project_id = %s AND (level_s > 60 OR ({due})) ORDER BY day DESC",
+        [project_id, *params],
     )
-    if level is HOUR:  # an hour's stability: the sum of its minutes' pooled error rates, and their number
-        extra = {
-            "stab_sum": "coalesce(sum(errors::float8 / calls) FILTER (WHERE calls > 0), 0)",
-            "stab_minutes": "count(*) FILTER (WHERE calls > 0)",
-        }
-    else:  # a day's: its hours' added up
-        extra = {"stab_sum": "sum(stab_sum)", "stab_minutes": "sum(stab_minutes)::bigint"}
-    return [series, _merge(level.group_table, _GROUP_KEYS, source, extra)]
+    return [int(row[0]) for row in cursor.fetchall()]
 
 
-_REBUILDS = [
-    (level, below, _statements(level, below)) for level, below in ((MINUTE, SECOND), (HOUR, MINUTE), (DAY, HOUR))
-]
+def _marks(
+    cursor: CursorWrapper, project_id: int, day: int, level: Level, grace_s: int, backfilling: bool
+) -> list[tuple[int, int]]:
+    """(bucket, touches) of the day's marks of ``level`` that are due, with nothing finer stale inside."""
+    due, params = _minute_due(grace_s, backfilling, "t") if level is MINUTE else ("true", list[int]())
+    cursor.execute(
+        f"""
+        SELECT t.bucket, t.touches FROM {stale.STALE_TABLE} t
+        WHERE t.project_id = %s AND t.level_s = %s AND t.bucket >= %s AND t.bucket < %s AND {due}
+          AND NOT EXISTS (SELECT 1 FROM {stale.STALE_TABLE} f WHERE f.project_id = t.project_id
+                          AND f.bucket >= t.bucket AND f.bucket < t.bucket + %s AND f.level_s < t.level_s)
+        ORDER BY t.bucket DESC
+        """,
+        [project_id, level.seconds, day, day + DAY.seconds, *params, level.seconds],
+    )
+    return [(int(b), int(n)) for b, n in cursor.fetchall()]
 
 
-def rebuild(cursor: CursorWrapper, minutes: list[int]) -> None:
-    """Replace the rollups of these minutes, their hours and their days (inside a transaction)."""
-    if not minutes:
-        return
-    buckets = {
-        MINUTE: minutes,
-        HOUR: sorted({m - m % HOUR.seconds for m in minutes}),
-        DAY: sorted({m - m % DAY.seconds for m in minutes}),
-    }
-    cursor.execute("SET LOCAL work_mem = '64MB'")
-    # The rollup tables were often empty at their last ANALYZE, and the planner then
-    # believes every step yields one row and joins the merged rows by nested loop:
-    # minutes of work for a day of sparse data. Hash joins it is (the per-bucket range
-    # scans stay nested loops: they have no other way).
-    cursor.execute("SET LOCAL enable_nestloop = off")
-    for level, _, statements in _REBUILDS:
-        cursor.execute(f"DELETE FROM {level.series_table} WHERE bucket = ANY(%s)", [buckets[level]])
-        cursor.execute(f"DELETE FROM {level.group_table} WHERE bucket = ANY(%s)", [buckets[level]])
-        for statement in statements:
-            cursor.execute(statement, {"buckets": buckets[level]})
+def _day_lock(project_id: int, day: int) -> int:
+    """One advisory lock key (a bigint) per project and day: 16 bits of space, 28 of project, 20 of day."""
+    return (COMPACT_LOCK << 48) | ((project_id & 0xFFF_FFFF) << 20) | (day // DAY.seconds & 0xF_FFFF)
 
 
-def compact_once(max_minutes: int = MAX_MINUTES, grace_s: int = GRACE_S) -> int:
-    """Rebuild a share of the dirty minutes nobody else holds; returns how many."""
-    newest = int(time.time()) - grace_s - 60
+def compact_step(project_id: int, grace_s: int = GRACE_S) -> Step:
+    """Rebuild the finest stale level of one of the project's days nobody else is compacting."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [REROLL_LOCK_ID])
-        # One compactor at a time: two rebuilding one hour from different minutes could
-        # each miss the other's minute, and leave a stale hour with no mark to say so.
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [COMPACT_LOCK_ID])
-        if not cursor.fetchone()[0]:
-            return 0
-        cursor.execute(
-            """
-            DELETE FROM rollup_dirty WHERE minute IN (
-              SELECT minute FROM rollup_dirty WHERE minute <= %s ORDER BY minute LIMIT %s FOR UPDATE SKIP LOCKED
-            ) RETURNING minute
-            """,
-            [newest, max_minutes],
-        )
-        minutes = sorted(row[0] for row in cursor.fetchall())
-        rebuild(cursor, minutes)
-    return len(minutes)
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [REROLL_LOCK, project_id])
+        backfilling = _backfilling(cursor, project_id)
+        for day in _days_due(cursor, project_id, grace_s, backfilling):
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_day_lock(project_id, day)])
+            if not cursor.fetchone()[0]:
+                continue  # another worker is at it
+            for level in (MINUTE, HOUR, DAY):
+                seen = _marks(cursor, project_id, day, level, grace_s, backfilling)
+                if not seen:
+                    continue
+                buckets = [bucket for bucket, _ in seen]
+                rebuild(cursor, project_id, level, buckets)
+                if level in _UP:
+                    up = _UP[level]
+                    stale.mark(cursor, project_id, up, list({b - b % up.seconds for b in buckets}))
+                stale.clear(cursor, project_id, level, seen)
+                return Step(level, len(buckets))
+    return _NOTHING
 
 
-def compact_pending(time_budget_s: float = 10.0, grace_s: int = GRACE_S) -> int:
+def compact_project(project_id: int, time_budget_s: float = 10.0, grace_s: int = GRACE_S) -> int:
+    """Compact one project until it is up to date or the budget is spent; returns buckets rebuilt."""
     deadline = time.monotonic() + time_budget_s
     done = 0
     while time.monotonic() < deadline:
-        count = compact_once(grace_s=grace_s)
-        if not count:
+        step = compact_step(project_id, grace_s)
+        if step.level is None:
             break
-        done += count
+        done += step.buckets
+    return done
+
+
+def projects_with_stale_marks() -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE p AS (
+              (SELECT project_id FROM {stale.STALE_TABLE} ORDER BY project_id LIMIT 1)
+              UNION ALL
+              SELECT (SELECT project_id FROM {stale.STALE_TABLE} WHERE project_id > p.project_id
+                      ORDER BY project_id LIMIT 1) FROM p WHERE p.project_id IS NOT NULL
+            )
+            SELECT project_id FROM p WHERE project_id IS NOT NULL
+            """
+        )
+        return [int(row[0]) for row in cursor.fetchall()]
+
+
+def compact_pending(time_budget_s: float = 10.0, grace_s: int = GRACE_S) -> int:
+    """Compact every project in turn (each a step at a time) until none has work or the budget is spent."""
+    deadline = time.monotonic() + time_budget_s
+    done = 0
+    while time.monotonic() < deadline:
+        progressed = False
+        for project_id in projects_with_stale_marks():
+            step = compact_step(project_id, grace_s)
+            if step.level is not None:
+                done += step.buckets
+                progressed = True
+            if time.monotonic() >= deadline:
+                break
+        if not progressed:
+            break
     return done

@@ -10,6 +10,7 @@ from django.db.backends.utils import CursorWrapper
 from monitor.store.partitions import DailyPartitions, current_days, holds_uncounted_records
 
 from .levels import SECOND
+from .stale import STALE_TABLE
 
 SECOND_PARTITIONS = (DailyPartitions(SECOND.series_table, 86_400),)
 
@@ -26,7 +27,11 @@ def ensure_second_partitions_for(first: date, last: date) -> list[str]:
 def holds_minutes_to_rebuild(cursor: CursorWrapper, day: date) -> bool:
     """Whether a minute of ``day`` (UTC) is marked dirty: its rebuild reads that day's seconds."""
     start = SECOND_PARTITIONS[0].start(day)
-    cursor.execute("SELECT 1 FROM rollup_dirty WHERE minute >= %s AND minute < %s LIMIT 1", [start, start + 86_400])
+    # Any project's: no index leads with the bucket, but marks are few (a compacted day has none).
+    cursor.execute(
+        f"SELECT 1 FROM {STALE_TABLE} WHERE level_s = 60 AND bucket >= %s AND bucket < %s LIMIT 1",
+        [start, start + 86_400],
+    )
     return cursor.fetchone() is not None
 
 

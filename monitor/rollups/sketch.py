@@ -16,10 +16,10 @@ RELATIVE_ACCURACY = 0.01
 GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 LN_GAMMA = 0.020000666706669435  # math.log(GAMMA), spelled out for the SQL twin
 ZERO_BIN = -2_147_483_648
-
-
-def bin_of(value: float) -> int:
-    return ZERO_BIN if value <= 0 else math.ceil(math.log(value) / LN_GAMMA)
+# The percentiles every figure reports, by name. The rollups store these for each group
+# row (columns lat_p50 … ttft_p99, computed by tw_quantiles in SQL with the same
+# nearest-rank rule as ``quantiles`` below).
+PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 
 def value_of(bin_index: int) -> float:

@@ -2,7 +2,8 @@
 
 Ingest kicks ``roll_up`` when a batch commits; beat runs it every few seconds as the
 safety net (a kick lost with a broker outage, a worker that died mid-task). Both are
-safe to run any number of times at once: work is claimed from the outbox table.
+safe to run any number of times at once: work is claimed from the outbox table and
+the stale marks, per project (``schedule.py``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import redis
 from celery import shared_task
 from django.conf import settings
 
-from .claim import GATHER_PAUSE_S, MAX_BATCHES, MAX_RECORDS, roll_up_once, roll_up_pending
-from .compact import compact_pending
 from .retention import drop_expired_second_partitions, ensure_second_partitions
+from .schedule import GATHER_PAUSE_S, work
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +52,14 @@ def _unflag() -> None:
 @shared_task(ignore_result=True)
 def roll_up(time_budget_s: float = 10.0) -> dict[str, int]:
     _unflag()
-    first = roll_up_once()
-    if first.batches >= MAX_BATCHES or first.records >= MAX_RECORDS:
-        # A backlog: bring in another worker process now (it does the same, so every
-        # idle worker joins in); a task that finds nothing to claim just ends.
+
+    def bring_in_another_worker() -> None:
+        # A backlog: another worker process joins now (it does the same, so every idle
+        # worker joins in); a task that finds nothing to claim just ends.
         roll_up.apply_async((time_budget_s,), expires=QUEUED_TTL_S)
-    rest = roll_up_pending(time_budget_s, GATHER_PAUSE_S)
-    minutes = compact_pending(time_budget_s)
-    return {"batches": first.batches + rest.batches, "records": first.records + rest.records, "minutes": minutes}
+
+    done = work(time_budget_s, gather_pause_s=GATHER_PAUSE_S, on_backlog=bring_in_another_worker)
+    return {"batches": done.batches, "records": done.records}
 
 
 @shared_task(ignore_result=True)

@@ -13,6 +13,9 @@ from django.utils import timezone
 
 from monitor.projects.models import Project
 
+# A batch is live when its oldest record finished at most this long before it arrived.
+LIVE_WINDOW_S = 300
+
 
 class IngestBatch(models.Model):
     """One accepted ``POST /api/v1/records``: written in the same transaction as its rows.
@@ -30,6 +33,9 @@ class IngestBatch(models.Model):
     max_ts_us = models.BigIntegerField(help_text="Latest record time, Unix microseconds.")
     # NULL, not "": a batch without a key must not collide with other keyless batches.
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    # Every record within LIVE_WINDOW_S of its arrival: claimed before history (a backfill),
+    # so live figures stay fresh whatever else is being imported.
+    live = models.BooleanField(default=True)
     rolled_up_at = models.DateTimeField(null=True, blank=True)
     # Set when rolling the batch up failed on its data (a database DataError): the batch
     # is set aside, so it cannot stop every other batch from being counted.

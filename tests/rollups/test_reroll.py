@@ -12,10 +12,11 @@ from django.db import connection
 
 from monitor.metrics.engine import report
 from monitor.metrics.query import Query, Window
+from monitor.metrics.results import ReportRow
 from tests.conftest import issue_key, post_records, record, roll_up_everything
 
 
-def _report(project_id: int, start: int, end: int) -> list[dict]:  # type: ignore[type-arg]
+def _report(project_id: int, start: int, end: int) -> list[ReportRow]:
     return report(Query(project_id=project_id, window=Window(start, end)))
 
 
@@ -63,7 +64,10 @@ def test_it_can_rebuild_one_project_only(client, project, other_project, ingest_
     with connection.cursor() as cursor:
         # Damage both projects' per-second rows (the coarser levels are rebuilt from them).
         cursor.execute("UPDATE rollup_series_1s SET calls = calls + 100")
-        cursor.execute("INSERT INTO rollup_dirty SELECT DISTINCT bucket - bucket % 60, 1 FROM rollup_series_1s")
+        cursor.execute(
+            "INSERT INTO rollup_stale SELECT DISTINCT s.project_id, r.bucket - r.bucket % 60, 60, 1, now(), now() "
+            "FROM rollup_series_1s r JOIN catalogue_series s ON s.id = r.series_id"
+        )
     roll_up_everything()
     start, end = _day_bounds(ts)
     call_command(

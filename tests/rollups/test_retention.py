@@ -49,11 +49,15 @@ def test_a_day_with_a_batch_still_to_roll_up_keeps_its_seconds(project, old_day)
 def test_a_day_with_a_minute_still_to_rebuild_keeps_its_seconds(old_day):
     minute = int(datetime(old_day.year, old_day.month, old_day.day, 23, 59, tzinfo=UTC).timestamp())
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO rollup_dirty (minute, touches) VALUES (%s, 1)", [minute])
+        cursor.execute(
+            "INSERT INTO rollup_stale (project_id, bucket, level_s, touches, first_at, touched_at) "
+            "VALUES (1, %s, 60, 1, now(), now())",
+            [minute],
+        )
     assert TABLE.name(old_day) not in drop_expired_second_partitions()
     assert TABLE.name(old_day) in _names()
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM rollup_dirty WHERE minute = %s", [minute])
+        cursor.execute("DELETE FROM rollup_stale WHERE bucket = %s", [minute])
     assert TABLE.name(old_day) in drop_expired_second_partitions()
 
 

@@ -91,7 +91,7 @@ def test_workers_killed_mid_rollup_neither_lose_nor_double_count_a_record(projec
         deadline = time.monotonic() + 120
         while _one(
             "SELECT (SELECT count(*) FROM store_ingestbatch WHERE rolled_up_at IS NULL)"
-            " + (SELECT count(*) FROM rollup_dirty)"
+            " + (SELECT count(*) FROM rollup_stale)"
         )[0]:
             assert time.monotonic() < deadline, "the surviving workers did not finish the backlog"
             roll_up.delay()  # what beat does every few seconds
