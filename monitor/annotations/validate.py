@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.api.params import ParamError, parse_time
-from monitor.ingest.validate import name_problem
+from monitor.catalogue.names import name_problem
 from monitor.metrics.query import DIMENSIONS
 
 from .models import MAX_TEXT_LENGTH
