@@ -20,14 +20,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from monitor.api.access import CanRead, project_for
 from monitor.api.auth import ApiKeyAuthentication
 from monitor.api.errors import ApiError
 from monitor.api.keys import KeyPrincipal
+from monitor.api.openapi import ERROR_SCHEMA
 from monitor.api.params import EARLIEST, MAX_RANGE_S, ParamError, parse_time
-from monitor.ingest.openapi import ERROR_SCHEMA
 from monitor.metrics.query import DIMENSIONS
 from monitor.projects.models import Membership
-from monitor.readapi.access import CanRead, project_for
 from monitor.timeutil import from_us, rfc3339, to_us
 
 from .models import MAX_TEXT_LENGTH, Annotation

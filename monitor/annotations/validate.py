@@ -15,9 +15,9 @@ from typing import Any
 from monitor.api.params import ParamError, parse_time
 from monitor.catalogue.names import name_problem
 from monitor.metrics.query import DIMENSIONS
+from monitor.timeutil import FIRST_S, LAST_S
 
 from .models import MAX_TEXT_LENGTH
-from .queries import FIRST_S, LAST_S
 
 FIELDS = ("time", "text", "filter")
 MAX_NAME_LENGTH = 100

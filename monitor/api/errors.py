@@ -1,4 +1,8 @@
-"""The contract's error body, ``{"error": "<sentence>", "details": [...]}``, for every API error."""
+"""The contract's error body, ``{"error": "<sentence>", "details": [...]}``, for every API error.
+
+Views raise ``ApiError`` (or ``ParamError`` for a bad request parameter, or a DRF
+``ValidationError`` from a serializer); ``exception_handler`` turns each into the body.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 # While the database is unreachable clients should back off and retry, not give up.
 UNAVAILABLE_RETRY_AFTER_S = 5
+MAX_DETAILS = 100
 
 
 class ApiError(exceptions.APIException):
@@ -31,10 +36,50 @@ class ApiError(exceptions.APIException):
         self.headers = headers or {}
 
 
+class ParamError(ValueError):
+    """A bad request parameter: answered as a 400 naming ``field``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field} {message}")
+        self.field = field
+        self.message = message
+
+
+def field_error(status_code: int, field: str, message: str) -> ApiError:
+    """``{"error": "<field> <message>.", "details": [{"field", "message"}]}``."""
+    return ApiError(status_code, f"{field} {message}.", [{"field": field, "message": message}])
+
+
 def error_response(
     status_code: int, error: str, details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response({"error": error, "details": details or []}, status=status_code, headers=headers)
+    return Response({"error": error, "details": (details or [])[:MAX_DETAILS]}, status=status_code, headers=headers)
+
+
+def field_details(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
+    """Flatten a DRF ValidationError detail into ``{"field", "message"}`` items (``a.b`` for nested fields)."""
+    if isinstance(detail, dict):
+        items: list[dict[str, Any]] = []
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            items += field_details(value, prefix if key == "non_field_errors" else name)
+        return items
+    if isinstance(detail, list):
+        items = []
+        for value in detail:
+            items += field_details(value, prefix)
+        return items
+    return [{"field": prefix or None, "message": str(detail)}]
+
+
+def describe(details: list[dict[str, Any]]) -> str:
+    """The first problem as a phrase: ``text must not be blank``."""
+    if not details:
+        return "the input is invalid"
+    field, message = details[0]["field"], str(details[0]["message"]).rstrip(".")
+    if not field:
+        return message
+    return f"{field} {message}" if message[:1].islower() else f"{field}: {message}"
 
 
 def _sentence(detail: Any) -> str:
@@ -42,25 +87,11 @@ def _sentence(detail: Any) -> str:
     return text if text.endswith(".") else text + "."
 
 
-def _field_details(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
-    """Flatten a DRF ValidationError detail into ``{"field", "message"}`` items."""
-    if isinstance(detail, dict):
-        items: list[dict[str, Any]] = []
-        for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            items += _field_details(value, "" if key == "non_field_errors" else name)
-        return items
-    if isinstance(detail, list):
-        items = []
-        for value in detail:
-            items += _field_details(value, prefix)
-        return items
-    return [{"field": prefix or None, "message": str(detail)}]
-
-
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApiError):
         return error_response(exc.status_code, exc.error, exc.details, exc.headers)
+    if isinstance(exc, ParamError):
+        return error_response(400, f"{exc.field} {exc.message}.", [{"field": exc.field, "message": exc.message}])
     # psycopg's own class too: COPY runs on the raw cursor, outside Django's error wrapping.
     if isinstance(exc, (OperationalError, InterfaceError, psycopg.OperationalError)):
         return error_response(
@@ -72,10 +103,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        details = _field_details(exc.detail)
-        first = details[0] if details else {"field": None, "message": "invalid input"}
-        where = f"{first['field']}: " if first["field"] else ""
-        response.data = {"error": f"Invalid input. {where}{first['message']}", "details": details}
+        details = field_details(exc.detail)
+        # A view may say what was refused, e.g. "The annotation was not recorded".
+        lead = getattr(context.get("view"), "rejected", "The request was rejected")
+        response.data = {"error": f"{lead}: {describe(details)}.", "details": details[:MAX_DETAILS]}
     else:
         detail = getattr(exc, "detail", str(exc))
         response.data = {"error": _sentence(detail), "details": []}

@@ -19,13 +19,13 @@ from typing import Any
 
 import msgspec
 
+from monitor.api.errors import MAX_DETAILS
 from monitor.catalogue.names import name_problem
 from monitor.catalogue.series import SeriesKey
 from monitor.timeutil import parse_rfc3339_us, to_us
 
 from .schema import FIELD_RULES, MAX_RECORDS, Batch, Record
 
-MAX_DETAILS = 100
 FUTURE_TOLERANCE_S = 300
 DEFAULT_DEPLOYMENT = "default"
 

@@ -1,16 +1,21 @@
-"""Which project a read request is about: the key's own, or one of the session user's."""
+"""Who may call an endpoint, and which project a request is about: the key's own, or one of the session user's.
+
+Shared by every endpoint that reads or manages a project's data (the read API, annotations,
+and the SLO, channel and alert endpoints to come).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.models import User
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from monitor.api.errors import ApiError
-from monitor.api.keys import KeyPrincipal
-from monitor.projects.models import Project
+from monitor.projects.models import Membership, Project
+
+from .errors import ApiError
+from .keys import KeyPrincipal
 
 
 class CanRead(BasePermission):
@@ -22,6 +27,23 @@ class CanRead(BasePermission):
         user = request.user
         if isinstance(user, KeyPrincipal):
             return user.has_scope("read", "admin")
+        return bool(user and user.is_authenticated)
+
+
+class CanReadOrManage(BasePermission):
+    """Reading as CanRead. Writing: a key with the admin scope, or a logged-in user, who must own
+    the project (``project_to_manage`` checks that once the project is known)."""
+
+    manage_message = "This API key cannot make changes: it needs the 'admin' scope."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            self.message = CanRead.message
+            return CanRead().has_permission(request, view)
+        self.message = self.manage_message
+        user = request.user
+        if isinstance(user, KeyPrincipal):
+            return user.has_scope("admin")
         return bool(user and user.is_authenticated)
 
 
@@ -58,3 +80,17 @@ def project_for(request: Request) -> int:
             [{"field": "project", "message": "is required when you belong to several projects"}],
         )
     return ids[0]
+
+
+def project_to_manage(request: Request, action: str) -> int:
+    """The project id to change: an admin key's own, or one the logged-in user owns.
+
+    ``action`` completes the 403's sentence: "Only the project's owner (or an admin key) can <action>."
+    """
+    project_id = project_for(request)
+    user = request.user
+    if isinstance(user, User):
+        is_owner = Membership.objects.filter(project_id=project_id, user=user, role=Membership.Role.OWNER).exists()
+        if not is_owner:
+            raise ApiError(403, f"Only the project's owner (or an admin key) can {action}.")
+    return project_id
