@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from monitor.annotations.api import AnnotationsView, AnnotationView
+from monitor.annotations.views import AnnotationsView, AnnotationView
 from monitor.api.health import healthz, readyz
 from monitor.ingest.views import RecordsView
 from monitor.readapi.views import MetricsView, ReportView
@@ -12,7 +12,8 @@ api_v1 = [
     path("metrics", MetricsView.as_view(), name="read-metrics"),
     path("report", ReportView.as_view(), name="read-report"),
     path("annotations", AnnotationsView.as_view(), name="annotations"),
-    path("annotations/<int:pk>", AnnotationView.as_view(), name="annotation"),
+    # Any id: one that is not a number is the API's own 404 naming it, not Django's page.
+    path("annotations/<str:id>", AnnotationView.as_view(), name="annotation"),
 ]
 
 urlpatterns = [

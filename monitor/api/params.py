@@ -7,6 +7,7 @@ it into the contract's error body.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Collection, Mapping, Sequence
 
@@ -24,6 +25,8 @@ EARLIEST = FIRST_S  # response times cannot go further back than the year 1
 DEFAULT_RANGE_S = 3_600
 
 Params = Mapping[str, Sequence[str]]
+_ID = re.compile(r"[0-9]{1,19}")
+_MAX_ID = 2**63 - 1  # a bigint primary key
 
 
 def parse_time(field_name: str, raw: str) -> float:
@@ -80,6 +83,14 @@ def parse_span(
     if end - start > MAX_RANGE_S:
         raise ParamError("from", "makes a range over 400 days")
     return start, end
+
+
+def parse_id(raw: str) -> int | None:
+    """An object id from a URL path, or None when it cannot be one (the caller's 404)."""
+    if not _ID.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if 0 < value <= _MAX_ID else None
 
 
 def parse_window(raw_from: str | None, raw_to: str | None, now: float | None = None) -> Window:
