@@ -6,6 +6,7 @@ and the SLO, channel and alert endpoints to come).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -16,6 +17,9 @@ from monitor.projects.models import Membership, Project
 
 from .errors import ApiError
 from .keys import KeyPrincipal
+
+# What a SlugField holds; anything else (a NUL byte, say) names no project, without asking the database.
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 
 
 class CanRead(BasePermission):
@@ -58,6 +62,8 @@ def _not_found(slug: str) -> ApiError:
 def project_for(request: Request) -> int:
     """The project id to read; a key reads its own project only."""
     slug = request.query_params.get("project")
+    if slug is not None and not _SLUG.fullmatch(slug):
+        raise _not_found(slug)
     user = request.user
     if isinstance(user, KeyPrincipal):
         if slug is not None and not Project.objects.filter(pk=user.project_id, slug=slug).exists():

@@ -17,6 +17,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 # While the database is unreachable clients should back off and retry, not give up.
 UNAVAILABLE_RETRY_AFTER_S = 5
 MAX_DETAILS = 100
+INTERNAL_ERROR = "An internal error occurred; it has been logged."
 
 
 class ApiError(exceptions.APIException):
@@ -50,10 +51,17 @@ def field_error(status_code: int, field: str, message: str) -> ApiError:
     return ApiError(status_code, f"{field} {message}.", [{"field": field, "message": message}])
 
 
+def _encodable(value: Any) -> Any:
+    """A message may echo the request: a lone surrogate (a JSON "\\udcff" escape) becomes the text
+    ``\\udcff``, since UTF-8 cannot encode it and the answer would fail to render."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(value, str) else value
+
+
 def error_response(
     status_code: int, error: str, details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response({"error": error, "details": (details or [])[:MAX_DETAILS]}, status=status_code, headers=headers)
+    items = [{key: _encodable(value) for key, value in item.items()} for item in (details or [])[:MAX_DETAILS]]
+    return Response({"error": _encodable(error), "details": items}, status=status_code, headers=headers)
 
 
 def field_details(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
@@ -106,8 +114,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         details = field_details(exc.detail)
         # A view may say what was refused, e.g. "The annotation was not recorded".
         lead = getattr(context.get("view"), "rejected", "The request was rejected")
-        response.data = {"error": f"{lead}: {describe(details)}.", "details": details[:MAX_DETAILS]}
-    else:
-        detail = getattr(exc, "detail", str(exc))
-        response.data = {"error": _sentence(detail), "details": []}
-    return response
+        return error_response(response.status_code, f"{lead}: {describe(details)}.", details, _headers(response))
+    detail = getattr(exc, "detail", str(exc))
+    return error_response(response.status_code, _sentence(detail), headers=_headers(response))
+
+
+def _headers(response: Response) -> dict[str, str]:
+    # What DRF's handler set: WWW-Authenticate on a 401, Retry-After on a throttled 429.
+    return {name: value for name, value in response.items() if name in {"WWW-Authenticate", "Retry-After"}}

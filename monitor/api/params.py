@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Collection, Mapping, Sequence
 
+from monitor.catalogue.names import NUL, NUL_PROBLEM
 from monitor.metrics.query import DEFAULT_STEP_S, DIMENSIONS, Query, Window
 from monitor.timeutil import FIRST_S
 from monitor.timeutil import parse_time as _parse_time
@@ -110,7 +111,7 @@ def parse_group_by(raw: str | None) -> tuple[str, ...]:
     return names
 
 
-def parse_int(field_name: str, raw: str | None, default: int, *, minimum: int) -> int:
+def parse_int(field_name: str, raw: str | None, default: int, *, minimum: int, maximum: int = MAX_RANGE_S) -> int:
     if raw is None:
         return default
     try:
@@ -119,7 +120,19 @@ def parse_int(field_name: str, raw: str | None, default: int, *, minimum: int) -
         raise ParamError(field_name, "must be an integer number of seconds") from None
     if value < minimum:
         raise ParamError(field_name, f"must be at least {minimum}")
+    if value > maximum:
+        raise ParamError(field_name, f"must be at most {maximum:,} (400 days)")
     return value
+
+
+def parse_filters(params: Params) -> dict[str, tuple[str, ...]]:
+    """Exact-match filters. A value no name has matches nothing, but PostgreSQL cannot even
+    compare a string holding NUL: that one is a ParamError."""
+    filters = {name: tuple(params[name]) for name in DIMENSIONS if name in params}
+    for name, values in filters.items():
+        if any(NUL in value for value in values):
+            raise ParamError(name, NUL_PROBLEM)
+    return filters
 
 
 def parse_query(project_id: int, params: Params, *, allowed: set[str], now: float | None = None) -> Query:
@@ -134,7 +147,7 @@ def parse_query(project_id: int, params: Params, *, allowed: set[str], now: floa
         project_id=project_id,
         window=window,
         group_by=parse_group_by(one(params, "group_by")),
-        filters={name: tuple(params[name]) for name in DIMENSIONS if name in params},
+        filters=parse_filters(params),
         step=step,
         stability_interval=interval,
     )
