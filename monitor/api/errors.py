@@ -2,10 +2,13 @@
 
 Views raise ``ApiError`` (or ``ParamError`` for a bad request parameter, or a DRF
 ``ValidationError`` from a serializer); ``exception_handler`` turns each into the body.
+A database that cannot be reached is a ``503`` with ``Retry-After``; any other failure
+is a defect: logged, and answered ``500`` with the same body.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import psycopg
@@ -13,11 +16,18 @@ from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
 
 # While the database is unreachable clients should back off and retry, not give up.
 UNAVAILABLE_RETRY_AFTER_S = 5
 MAX_DETAILS = 100
 INTERNAL_ERROR = "An internal error occurred; it has been logged."
+# Besides class 08 (connection exceptions): the server is shutting down (57P01 admin_shutdown,
+# 57P02 crash_shutdown), starting up (57P03 cannot_connect_now) or full (53300 too_many_connections).
+UNREACHABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+_CONNECTION_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 class ApiError(exceptions.APIException):
@@ -64,6 +74,24 @@ def error_response(
     return Response({"error": _encodable(error), "details": items}, status=status_code, headers=headers)
 
 
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a psycopg error, or of the one a Django database error wraps."""
+    for candidate in (exc, exc.__cause__):
+        state = getattr(candidate, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """True for a connection failure (class 08, a server shutting down, starting or full, or no
+    connection at all); False for every other error, which a retry would not cure."""
+    if not isinstance(exc, _CONNECTION_ERRORS):
+        return False
+    state = sqlstate(exc)
+    return state is None or state.startswith("08") or state in UNREACHABLE_SQLSTATES
+
+
 def field_details(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
     """Flatten a DRF ValidationError detail into ``{"field", "message"}`` items (``a.b`` for nested fields)."""
     if isinstance(detail, dict):
@@ -95,13 +123,20 @@ def _sentence(detail: Any) -> str:
     return text if text.endswith(".") else text + "."
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+def _internal_error(exc: Exception, context: dict[str, Any]) -> Response:
+    request = context.get("request")
+    logger.error("Internal Server Error: %s", getattr(request, "path", "?"), exc_info=exc)
+    set_rollback()
+    return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, ApiError):
         return error_response(exc.status_code, exc.error, exc.details, exc.headers)
     if isinstance(exc, ParamError):
         return error_response(400, f"{exc.field} {exc.message}.", [{"field": exc.field, "message": exc.message}])
-    # psycopg's own class too: COPY runs on the raw cursor, outside Django's error wrapping.
-    if isinstance(exc, (OperationalError, InterfaceError, psycopg.OperationalError)):
+    if database_unreachable(exc):
+        set_rollback()
         return error_response(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "The database is unreachable; retry later.",
@@ -109,7 +144,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return _internal_error(exc, context)
     if isinstance(exc, exceptions.ValidationError):
         details = field_details(exc.detail)
         # A view may say what was refused, e.g. "The annotation was not recorded".
