@@ -56,11 +56,6 @@ class ParamError(ValueError):
         self.message = message
 
 
-def field_error(status_code: int, field: str, message: str) -> ApiError:
-    """``{"error": "<field> <message>.", "details": [{"field", "message"}]}``."""
-    return ApiError(status_code, f"{field} {message}.", [{"field": field, "message": message}])
-
-
 def _encodable(value: Any) -> Any:
     """A message may echo the request: a lone surrogate (a JSON "\\udcff" escape) becomes the text
     ``\\udcff``, since UTF-8 cannot encode it and the answer would fail to render."""
