@@ -9,11 +9,13 @@ is a defect: logged, and answered ``500`` with the same body.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import psycopg
 from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
@@ -126,6 +128,7 @@ def _internal_error(exc: Exception, context: dict[str, Any]) -> Response:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    _answer_in_json(context.get("request"))
     if isinstance(exc, ApiError):
         return error_response(exc.status_code, exc.error, exc.details, exc.headers)
     if isinstance(exc, ParamError):
@@ -145,8 +148,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         # A view may say what was refused, e.g. "The annotation was not recorded".
         lead = getattr(context.get("view"), "rejected", "The request was rejected")
         return error_response(response.status_code, f"{lead}: {describe(details)}.", details, _headers(response))
-    detail = getattr(exc, "detail", str(exc))
-    return error_response(response.status_code, _sentence(detail), headers=_headers(response))
+    # DRF's own wording (Http404 and PermissionDenied become NotFound and its kin), else the status's.
+    detail = response.data.get("detail") if isinstance(response.data, dict) else None
+    text = str(detail or exc) or HTTPStatus(response.status_code).phrase
+    return error_response(response.status_code, _sentence(text), headers=_headers(response))
+
+
+def _answer_in_json(request: Any) -> None:
+    """An error is JSON even from a view that renders something else (the schema view's YAML),
+    and even when the Accept header allows nothing the view can render (the 406 itself)."""
+    if request is not None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
 
 
 def _headers(response: Response) -> dict[str, str]:

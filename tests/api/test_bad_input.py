@@ -176,6 +176,19 @@ def test_it_answers_a_path_under_the_api_that_matches_nothing_with_a_json_404(cl
     assert_error(client.delete(f"{ANNOTATIONS}/a%2Fb"), 404)
 
 
+@pytest.mark.parametrize(
+    ("url", "headers", "status"),
+    [
+        ("/api/schema/?format=nonsense", {}, 404),
+        ("/api/schema/", {"Accept": "application/xml"}, 406),
+        ("/api/v1/metrics", {"Accept": "text/html"}, 406),
+    ],
+)
+def test_the_schema_and_the_api_answer_what_they_cannot_render_in_json(client, db, url, headers, status):
+    body = assert_error(client.get(url, headers=headers), status)
+    assert body["error"] not in {"", "."}, body
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_a_health_probe_answers_another_method_with_a_json_405(client, db, path):
     assert_error(client.post(path), 405)
