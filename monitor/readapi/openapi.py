@@ -16,7 +16,7 @@ from monitor.api.openapi import (
     UNAVAILABLE,
     error,
 )
-from monitor.api.params import MAX_RANGE_S
+from monitor.api.params import BIGINT_MAX
 
 _NUMBER = {"type": "number", "nullable": True}
 _PERCENTILES = {"type": "object", "properties": {p: _NUMBER for p in ("p50", "p95", "p99")}}
@@ -113,15 +113,15 @@ METRICS_PARAMETERS = [
     *_COMMON,
     OpenApiParameter(
         "step",
-        {"type": "integer", "minimum": 1, "maximum": MAX_RANGE_S},
-        description="Bucket size in seconds (1 to 400 days, default 60, at most 10,000 points).",
+        {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
+        description="Bucket size in seconds (≥ 1, default 60, ≤ 10,000 points); longer than the range: one point.",
     ),
 ]
 REPORT_PARAMETERS = [
     *_COMMON,
     OpenApiParameter(
         "stability_interval",
-        {"type": "integer", "minimum": 60, "maximum": MAX_RANGE_S, "multipleOf": 60},
-        description="Stability's interval in seconds, a multiple of 60 (at most 400 days).",
+        {"type": "integer", "minimum": 60, "maximum": BIGINT_MAX - BIGINT_MAX % 60, "multipleOf": 60},
+        description="Stability's interval in seconds, a multiple of 60.",
     ),
 ]
