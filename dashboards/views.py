@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import messages
@@ -15,8 +14,8 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from monitor.annotations.models import Annotation
-from monitor.annotations.validate import AnnotationRejected, parse_annotation
+from monitor.annotations.serializers import AnnotationSerializer
+from monitor.api.errors import describe, field_details
 from monitor.api.params import ParamError
 from monitor.metrics.query import DIMENSIONS
 from monitor.projects.models import Project
@@ -98,16 +97,15 @@ def add_annotation(request: HttpRequest, slug: str) -> HttpResponse:
     raw_time = request.POST.get("time", "").strip()
     try:
         at = parse_input_time("time", raw_time) if raw_time else time.time()
-        scope = {name: [v] for name in DIMENSIONS if (v := request.POST.get(name, "").strip())}
-        note = parse_annotation({"time": at, "text": request.POST.get("text", ""), "filter": scope})
-    except (ParamError, AnnotationRejected) as exc:
+    except ParamError as exc:
         messages.error(request, f"Annotation not added: {exc}.")
         return HttpResponseRedirect(back)
+    scope = {name: [v] for name in DIMENSIONS if (v := request.POST.get(name, "").strip())}
+    note = AnnotationSerializer(data={"time": at, "text": request.POST.get("text", ""), "filter": scope})
+    if not note.is_valid():
+        messages.error(request, f"Annotation not added: {describe(field_details(note.errors))}.")
+        return HttpResponseRedirect(back)
     assert isinstance(request.user, User)
-    text = note.text
-    Annotation.objects.create(
-        project=page.project, time=datetime.fromtimestamp(note.time_s, UTC), text=text, filter=note.filter,
-        created_by=request.user,
-    )  # fmt: skip
-    messages.success(request, f"Annotation “{text}” added.")
+    note.save(project=page.project, created_by=request.user)
+    messages.success(request, f"Annotation “{note.validated_data['text']}” added.")
     return HttpResponseRedirect(back)

@@ -9,6 +9,9 @@ from datetime import UTC, datetime, timedelta
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
 US_PER_S = 1_000_000
+# What a datetime (and so a DateTimeField) holds: the years 1 to 9999.
+FIRST_S = -62_135_596_800  # 0001-01-01T00:00:00Z
+LAST_S = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def to_us(moment: datetime) -> int:

@@ -18,7 +18,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from monitor.api import keys as key_cache
-from monitor.ingest import backlog, pricing, series
+from monitor.catalogue import series
+from monitor.ingest import backlog, pricing
 from monitor.projects.models import ApiKey, Membership, Project
 from monitor.projects.services import create_project
 

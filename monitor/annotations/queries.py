@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from monitor.timeutil import US_PER_S, from_us
+from monitor.timeutil import FIRST_S, LAST_S, US_PER_S, from_us
 
 from .models import Annotation
-
-# What a DateTimeField holds: years 1 to 9999.
-FIRST_S = -62_135_596_800  # 0001-01-01T00:00:00Z
-LAST_S = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def _at(seconds: int) -> datetime:

@@ -1,17 +1,33 @@
-"""``/healthz`` (the process is up) and ``/readyz`` (database and broker reachable)."""
+"""``/healthz`` (the process is up) and ``/readyz`` (database and broker reachable).
+
+DRF views without authentication, so they are in the OpenAPI document and any error
+(a ``POST``, say) is the contract's JSON body.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from .errors import UNAVAILABLE_RETRY_AFTER_S
+from .openapi import error
 
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+_CHECKS = {"type": "object", "properties": {"database": {"type": "boolean"}, "broker": {"type": "boolean"}}}
+_READY: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {"status": {"type": "string", "enum": ["ready", "unavailable"]}, "checks": _CHECKS},
+}
+_UP: dict[str, Any] = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+_METHOD = error("A method other than GET.")
 
 
 def _database_ok() -> bool:
@@ -31,13 +47,41 @@ def _broker_ok() -> bool:
         return False
 
 
-@require_GET
-def readyz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _database_ok(), "broker": _broker_ok()}
-    ready = all(checks.values())
-    response = JsonResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+class Probe(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+
+class HealthzView(Probe):
+    @extend_schema(
+        operation_id="healthz",
+        summary="The process is up",
+        tags=["health"],
+        responses={200: OpenApiResponse(_UP, description="Always, while the process runs."), 405: _METHOD},
     )
-    if not ready:
-        response["Retry-After"] = "5"
-    return response
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
+
+
+class ReadyzView(Probe):
+    @extend_schema(
+        operation_id="readyz",
+        summary="The database and the broker are reachable",
+        tags=["health"],
+        parameters=[
+            OpenApiParameter(
+                "Retry-After", int, OpenApiParameter.HEADER, response=[503], description="Seconds to wait."
+            )
+        ],
+        responses={
+            200: OpenApiResponse(_READY, description="Both reachable."),
+            405: _METHOD,
+            503: OpenApiResponse(_READY, description="One is not; `checks` says which."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        checks = {"database": _database_ok(), "broker": _broker_ok()}
+        if all(checks.values()):
+            return Response({"status": "ready", "checks": checks})
+        headers = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)}
+        return Response({"status": "unavailable", "checks": checks}, status=503, headers=headers)

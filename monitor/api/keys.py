@@ -8,6 +8,7 @@ API_KEY_CACHE_SECONDS (a revoked key stops working within that time).
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,6 +37,9 @@ class KeyPrincipal:
     def has_scope(self, *scopes: str) -> bool:
         return self.scope in scopes
 
+
+# What ApiKey.issue makes (lower-case letters and digits): anything else is no key, without a query.
+_PREFIX = re.compile(f"[a-z0-9]{{{KEY_PREFIX_LENGTH}}}")
 
 _cache: TimedCache[str, KeyPrincipal] = TimedCache(lambda: settings.API_KEY_CACHE_SECONDS)
 
@@ -66,6 +70,8 @@ def resolve_key(plain: str) -> KeyPrincipal | None:
     cached = _cache.get(prefix)
     if cached is not None:
         return cached if hmac.compare_digest(cached.key_hash, hash_key(plain)) else None
+    if not _PREFIX.fullmatch(prefix):
+        return None  # e.g. a NUL byte, which PostgreSQL could not even compare
     loaded = _load(prefix)
     if loaded is None:
         # Unknown prefixes are not cached: made-up keys must not grow the cache.

@@ -1,31 +1,33 @@
-"""Request parameters of the read API (and the pages): parsed with one set of rules and 400s.
+"""Request parameters of the API (and the pages): parsed with one set of rules and 400s.
 
-Every problem is a ``ParamError`` naming its field; the views turn it into the
-contract's error body.
+Every problem is a ``ParamError`` naming its field; the API's exception handler turns
+it into the contract's error body.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
+from monitor.catalogue.names import NUL, NUL_PROBLEM
 from monitor.metrics.query import DEFAULT_STEP_S, DIMENSIONS, Query, Window
+from monitor.timeutil import FIRST_S
 from monitor.timeutil import parse_time as _parse_time
+
+from .errors import ParamError
+
+__all__ = ["EARLIEST", "MAX_RANGE_S", "ParamError", "parse_query", "parse_span", "parse_time", "parse_window"]
 
 MAX_RANGE_S = 400 * 86_400
 MAX_POINTS = 10_000
-EARLIEST = -62_135_596_800  # 0001-01-01T00:00:00Z: response times cannot go further back
+EARLIEST = FIRST_S  # response times cannot go further back than the year 1
 DEFAULT_RANGE_S = 3_600
 
-
-class ParamError(ValueError):
-    """A bad parameter: becomes a 400 naming ``field``."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field} {message}")
-        self.field = field
-        self.message = message
+Params = Mapping[str, Sequence[str]]
+BIGINT_MAX = 2**63 - 1  # the largest integer PostgreSQL compares without leaving bigint
+_ID = re.compile(r"[0-9]{1,19}")
 
 
 def parse_time(field_name: str, raw: str) -> float:
@@ -35,21 +37,66 @@ def parse_time(field_name: str, raw: str) -> float:
         raise ParamError(field_name, str(exc)) from None
 
 
-def parse_window(raw_from: str | None, raw_to: str | None, now: float | None = None) -> Window:
-    """``to`` in the future is clipped to now. A call belongs to second ⌊ts⌋, so the
-    window is widened to whole seconds: every (finished) second it touches is in."""
-    # The second now is in has not finished: windows end at the last whole second.
-    last = math.floor(time.time() if now is None else now)
-    end = min(math.ceil(parse_time("to", raw_to)), last) if raw_to else last
-    start = math.floor(parse_time("from", raw_from)) if raw_from else end - DEFAULT_RANGE_S
+def check_names(params: Params, allowed: Collection[str], *, repeatable: Collection[str] = ()) -> None:
+    """Unknown names, and names other than ``repeatable`` given twice, are a ParamError."""
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ParamError(unknown[0], "is not a parameter of this endpoint")
+    for name, values in params.items():
+        if name not in repeatable and len(values) > 1:
+            raise ParamError(name, "may be given once")
+
+
+def one(params: Params, name: str) -> str | None:
+    values = params.get(name)
+    return values[0] if values else None
+
+
+def parse_span(
+    raw_from: str | None,
+    raw_to: str | None,
+    now: float | None = None,
+    *,
+    keep_future: bool = False,
+    default_s: int = DEFAULT_RANGE_S,
+) -> tuple[int, int]:
+    """``[start, end)`` in whole seconds from ``from`` / ``to``: every second they touch is in.
+
+    A call belongs to second ⌊ts⌋, so the window is widened to whole seconds. By default a
+    ``to`` in the future is clipped to now, and windows end at the last whole second (the
+    one now is in has not finished). With ``keep_future`` (annotations, which may announce a
+    change ahead) ``to`` is kept, and its default includes the current second.
+    ``from`` defaults to ``default_s`` before ``to``.
+    """
+    clock = time.time() if now is None else now
+    if keep_future:
+        end = math.ceil(parse_time("to", raw_to)) if raw_to else math.floor(clock) + 1
+    else:
+        last = math.floor(clock)
+        end = min(math.ceil(parse_time("to", raw_to)), last) if raw_to else last
+    start = math.floor(parse_time("from", raw_from)) if raw_from else end - default_s
     if start < EARLIEST:
         raise ParamError("from", "is before the year 1")
-    window = Window(start, end)
-    if window.start >= window.end:
-        raise ParamError("from", "must be before to (once to is clipped to now)")
-    if window.seconds > MAX_RANGE_S:
+    if start >= end:
+        raise ParamError(
+            "from", "must be before to" if keep_future else "must be before to (once to is clipped to now)"
+        )
+    if end - start > MAX_RANGE_S:
         raise ParamError("from", "makes a range over 400 days")
-    return window
+    return start, end
+
+
+def parse_id(raw: str) -> int | None:
+    """An object id from a URL path, or None when it cannot be one (the caller's 404)."""
+    if not _ID.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if 0 < value <= BIGINT_MAX else None
+
+
+def parse_window(raw_from: str | None, raw_to: str | None, now: float | None = None) -> Window:
+    """The read API's window; ``to`` in the future is clipped to now."""
+    return Window(*parse_span(raw_from, raw_to, now))
 
 
 def parse_group_by(raw: str | None) -> tuple[str, ...]:
@@ -64,7 +111,7 @@ def parse_group_by(raw: str | None) -> tuple[str, ...]:
     return names
 
 
-def parse_int(field_name: str, raw: str | None, default: int, *, minimum: int) -> int:
+def parse_int(field_name: str, raw: str | None, default: int, *, minimum: int, maximum: int = BIGINT_MAX) -> int:
     if raw is None:
         return default
     try:
@@ -73,38 +120,34 @@ def parse_int(field_name: str, raw: str | None, default: int, *, minimum: int) -
         raise ParamError(field_name, "must be an integer number of seconds") from None
     if value < minimum:
         raise ParamError(field_name, f"must be at least {minimum}")
+    if value > maximum:
+        raise ParamError(field_name, f"must be at most {maximum:,}")
     return value
 
 
-def parse_query(
-    project_id: int,
-    params: Mapping[str, Sequence[str]],
-    *,
-    allowed: set[str],
-    now: float | None = None,
-) -> Query:
+def parse_filters(params: Params) -> dict[str, tuple[str, ...]]:
+    """Exact-match filters. A value no name has matches nothing, but PostgreSQL cannot even
+    compare a string holding NUL: that one is a ParamError."""
+    filters = {name: tuple(params[name]) for name in DIMENSIONS if name in params}
+    for name, values in filters.items():
+        if any(NUL in value for value in values):
+            raise ParamError(name, NUL_PROBLEM)
+    return filters
+
+
+def parse_query(project_id: int, params: Params, *, allowed: set[str], now: float | None = None) -> Query:
     """A Query from request parameters (each name mapped to its list of values)."""
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise ParamError(unknown[0], "is not a parameter of this endpoint")
-    for name, values in params.items():
-        if name not in DIMENSIONS and len(values) > 1:
-            raise ParamError(name, "may be given once")
-
-    def one(name: str) -> str | None:
-        values = params.get(name)
-        return values[0] if values else None
-
-    window = parse_window(one("from"), one("to"), now)
-    step = parse_int("step", one("step"), DEFAULT_STEP_S, minimum=1)
-    interval = parse_int("stability_interval", one("stability_interval"), 60, minimum=60)
+    check_names(params, allowed, repeatable=DIMENSIONS)
+    window = parse_window(one(params, "from"), one(params, "to"), now)
+    step = parse_int("step", one(params, "step"), DEFAULT_STEP_S, minimum=1)
+    interval = parse_int("stability_interval", one(params, "stability_interval"), 60, minimum=60)
     if interval % 60:
         raise ParamError("stability_interval", "must be a multiple of 60 seconds")
     query = Query(
         project_id=project_id,
         window=window,
-        group_by=parse_group_by(one("group_by")),
-        filters={name: tuple(params[name]) for name in DIMENSIONS if name in params},
+        group_by=parse_group_by(one(params, "group_by")),
+        filters=parse_filters(params),
         step=step,
         stability_interval=interval,
     )

@@ -8,14 +8,14 @@ from django.utils import timezone
 
 from monitor.projects.models import Project
 
-NAME_LENGTH = 100
+from .names import MAX_NAME_LENGTH
 
 
 class Tier(models.Model):
     """A model tier (``o3``, ``4o``, ``o4-mini``…) with its rated profile."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tiers")
-    name = models.CharField(max_length=NAME_LENGTH)
+    name = models.CharField(max_length=MAX_NAME_LENGTH)
     rated_qps = models.FloatField(null=True, blank=True, help_text="Calls per second the tier is sized for.")
     context_tokens = models.PositiveIntegerField(null=True, blank=True)
     power_w = models.FloatField(null=True, blank=True, help_text="Typical power draw (catalogue figure).")
@@ -39,7 +39,7 @@ class ModelVersion(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_versions")
     tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="model_versions")
-    name = models.CharField(max_length=NAME_LENGTH)
+    name = models.CharField(max_length=MAX_NAME_LENGTH)
     lifecycle = models.CharField(max_length=12, choices=Lifecycle.choices, default=Lifecycle.ACTIVE)
     sunset_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -89,12 +89,12 @@ class Series(models.Model):
 
     id = models.AutoField(primary_key=True)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="series")
-    service = models.CharField(max_length=NAME_LENGTH)
+    service = models.CharField(max_length=MAX_NAME_LENGTH)
     # RESTRICT: raw rows and rollups refer to series by id, so a tier or model that
     # has taken calls cannot be deleted from under them (deleting the project still can).
     tier = models.ForeignKey(Tier, on_delete=models.RESTRICT, related_name="series")
     model = models.ForeignKey(ModelVersion, on_delete=models.RESTRICT, related_name="series")
-    deployment = models.CharField(max_length=NAME_LENGTH)
+    deployment = models.CharField(max_length=MAX_NAME_LENGTH)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -26,12 +26,7 @@ SEED_TIERS: tuple[TierProfile, ...] = (
     TierProfile("4o", 300, 500, 16_000, 40, 22, Decimal("0.08")),
     TierProfile("o4-mini", 120, 200, 4_000, 120, 8, Decimal("0.03")),
 )
-SEED_CURRENCY = "CNY"
 
 # The demo generator sends some traffic to this old 4o version, and the demo set-up
 # marks it deprecated, so the dashboards have a deprecated model still taking calls.
 DEPRECATED_DEMO_MODEL = "4o-2024-05-13"
-
-
-def seed_profile(tier: str) -> TierProfile | None:
-    return next((p for p in SEED_TIERS if p.name == tier), None)

@@ -7,9 +7,12 @@ from typing import Any
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
+from monitor.api.openapi import NAME_SCHEMA, UNAUTHENTICATED
+from monitor.api.openapi import error as _error
+
 from .schema import FIELD_RULES, INT32_MAX, INT64_MAX, MAX_COST, MAX_DURATION_MS, MAX_ENERGY_WH, MAX_RECORDS
 
-_NAME = {"type": "string", "minLength": 1, "maxLength": 100}
+_NAME = NAME_SCHEMA
 _TYPES: dict[str, dict[str, Any]] = {
     "ts": {"oneOf": [{"type": "number"}, {"type": "string", "format": "date-time"}]},
     "service": _NAME,
@@ -55,36 +58,12 @@ BATCH_SCHEMA: dict[str, Any] = {
     "properties": {"records": {"type": "array", "minItems": 1, "maxItems": MAX_RECORDS, "items": RECORD_SCHEMA}},
 }
 
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["error", "details"],
-    "properties": {
-        "error": {"type": "string", "description": "What went wrong, as a sentence."},
-        "details": {
-            "type": "array",
-            "maxItems": 100,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "index": {"type": "integer", "nullable": True, "description": "Record index; null for the batch."},
-                    "field": {"type": "string", "nullable": True},
-                    "message": {"type": "string"},
-                },
-            },
-        },
-    },
-}
-
 _ACCEPTED = {"type": "object", "required": ["accepted"], "properties": {"accepted": {"type": "integer"}}}
 _DUPLICATE = {
     "type": "object",
     "required": ["accepted", "duplicate"],
     "properties": {"accepted": {"type": "integer"}, "duplicate": {"type": "boolean", "enum": [True]}},
 }
-
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(response=ERROR_SCHEMA, description=description)
 
 
 INGEST_RESPONSES = {
@@ -97,7 +76,7 @@ INGEST_RESPONSES = {
         "The batch is atomic: one invalid record rejects all and nothing is stored. `details` lists up to 100 "
         "problems (`index` null for batch-level ones: bad JSON, corrupt gzip, empty records, series limit)."
     ),
-    401: _error("Missing, unknown or revoked key."),
+    401: UNAUTHENTICATED,
     403: _error("The key lacks the `ingest` scope."),
     413: _error(f"More than {MAX_RECORDS:,} records or 10 MB uncompressed."),
     415: _error("Content type other than application/json (charset=utf-8), or an encoding other than gzip."),

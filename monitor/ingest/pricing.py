@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from monitor.catalogue.models import Price
+from monitor.catalogue.series import SeriesRef
 from monitor.timedcache import TimedCache
 from monitor.timeutil import to_us
-
-from .series import SeriesRef
 
 NANO = 1_000_000_000
 PRICE_CACHE_SECONDS = 10.0

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from monitor.catalogue.series import SeriesKey, SeriesRef
 from monitor.store.raw import COLUMN_NAMES, COLUMN_TYPES
 
 from .pricing import NANO, PriceBook, PricePoint
 from .schema import INT64_MAX
-from .series import SeriesRef
-from .validate import BatchRejected, Problem, SeriesKey, ValidBatch
+from .validate import BatchRejected, Problem, ValidBatch
 
 _COST_TOO_LARGE = "the cost the price table gives this record is too large to store; check its token counts"
 

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from monitor.catalogue.names import MAX_NAME_LENGTH, NAME_RULE
+
 MAX_RECORDS = 10_000
 MAX_BODY_BYTES = 10 * 1024 * 1024
 INT64_MAX = 2**63 - 1
@@ -20,7 +22,7 @@ INT32_MAX = 2**31 - 1
 # Costs are stored in 1e-9 units in a bigint: this keeps any one record's cost in range.
 MAX_COST = 9_000_000_000
 
-Name = Annotated[str, Meta(min_length=1, max_length=100)]
+Name = Annotated[str, Meta(min_length=1, max_length=MAX_NAME_LENGTH)]
 # Bounds that no real call reaches but that keep every rollup sum far from float
 # overflow (a single 1e308 would stop the rollups of every project).
 MAX_DURATION_MS = 1e10  # about 116 days
@@ -67,17 +69,17 @@ RECORD_FIELDS: tuple[str, ...] = Record.__struct_fields__
 FIELD_RULES: dict[str, str] = {
     "ts": "must be the time the call finished: Unix seconds (a JSON number) or an RFC 3339 string "
     "with an offset, at most 5 minutes in the future and not older than the raw retention",
-    "service": "must be a string of 1 to 100 characters, not blank, without control characters",
-    "tier": "must be a string of 1 to 100 characters, not blank, without control characters",
-    "model": "must be a string of 1 to 100 characters, not blank, without control characters (default: the tier)",
-    "deployment": "must be a string of 1 to 100 characters, not blank, without control characters (default: 'default')",
+    "service": NAME_RULE,
+    "tier": NAME_RULE,
+    "model": f"{NAME_RULE} (default: the tier)",
+    "deployment": f"{NAME_RULE} (default: 'default')",
     "latency_ms": f"must be a number from 0 to {MAX_DURATION_MS:,.0f} (end-to-end duration in milliseconds)",
     "ttft_ms": f"must be a number from 0 to {MAX_DURATION_MS:,.0f} and not more than latency_ms",
     "tokens_in": "must be a JSON integer ≥ 0",
     "tokens_out": "must be a JSON integer ≥ 0",
     "reasoning_tokens": "must be a JSON integer ≥ 0 and not more than tokens_out (it is part of them)",
     "status": 'must be "ok" or "error" (single calls only)',
-    "error_type": "must be a string of 1 to 100 characters, not blank, without control characters",
+    "error_type": NAME_RULE,
     "cost": f"must be a finite number from 0 to {MAX_COST:,} in the project's currency",
     "cache_hit": "must be true or false (single calls only)",
     "energy_wh": f"must be a number from 0 to {MAX_ENERGY_WH:,.0f}",

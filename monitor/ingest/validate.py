@@ -19,18 +19,17 @@ from typing import Any
 
 import msgspec
 
+from monitor.api.errors import MAX_DETAILS
+from monitor.catalogue.names import name_problem
+from monitor.catalogue.series import SeriesKey
 from monitor.timeutil import parse_rfc3339_us, to_us
 
 from .schema import FIELD_RULES, MAX_RECORDS, Batch, Record
 
-MAX_DETAILS = 100
 FUTURE_TOLERANCE_S = 300
 DEFAULT_DEPLOYMENT = "default"
 
 _decoder = msgspec.json.Decoder(Batch)
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-SeriesKey = tuple[str, str, str, str]  # service, tier, model, deployment
 
 
 @dataclass(frozen=True)
@@ -92,14 +91,6 @@ class ValidBatch:
     @cached_property
     def max_ts_us(self) -> int:
         return max(self.ts_us)
-
-
-def name_problem(value: str) -> str | None:
-    if not value.strip():
-        return "must not be blank"
-    if _CONTROL_CHARS.search(value):
-        return "must not contain control characters"
-    return None
 
 
 def _series_key_problem(key: SeriesKey) -> tuple[str, str] | None:

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 import psycopg
 from django.db import connection, transaction
 
+from monitor.catalogue.series import SeriesLimitExceeded, resolve_series
 from monitor.rollups.tasks import kick
 from monitor.store.models import LIVE_WINDOW_S
 from monitor.store.partitions import ensure_partitions_for_range
 
 from .pricing import price_book
 from .rows import COPY_SQL, COPY_TYPES, build_rows
-from .series import resolve_series
-from .validate import ValidBatch
+from .validate import BatchRejected, Problem, ValidBatch
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,10 @@ def _store(project_id: int, batch: ValidBatch, idempotency_key: str | None) -> S
                 return duplicate
             raise RuntimeError("idempotency key conflicted but no committed batch holds it")
         batch_id = row[0]
-        series = resolve_series(project_id, batch.distinct_keys)
+        try:
+            series = resolve_series(project_id, batch.distinct_keys)
+        except SeriesLimitExceeded as exc:
+            raise _over_series_limit(exc) from None
         rows = build_rows(batch, batch_id, series, price_book(project_id))
         with cursor.copy(COPY_SQL) as copy:
             copy.set_types(COPY_TYPES)
@@ -79,6 +82,15 @@ def _store(project_id: int, batch: ValidBatch, idempotency_key: str | None) -> S
         # Only once the batch is committed may a worker look for it.
         transaction.on_commit(kick)
     return StoreResult(accepted=len(batch.records), duplicate=False, batch_id=batch_id)
+
+
+def _over_series_limit(exc: SeriesLimitExceeded) -> BatchRejected:
+    return BatchRejected(
+        400,
+        f"The project's series limit ({exc.limit:,} distinct service × tier × model × deployment) would be "
+        f"exceeded: it holds {exc.present:,} and this batch adds {exc.adding:,}. Nothing was stored.",
+        [Problem(None, None, str(exc))],
+    )
 
 
 _INSERT_BATCH = """

@@ -7,7 +7,16 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
-from monitor.ingest.openapi import ERROR_SCHEMA
+from monitor.api.openapi import (
+    CANNOT_READ,
+    NO_SUCH_PROJECT,
+    PROJECT_PARAMETER,
+    TIME_HELP,
+    UNAUTHENTICATED,
+    UNAVAILABLE,
+    error,
+)
+from monitor.api.params import BIGINT_MAX
 
 _NUMBER = {"type": "number", "nullable": True}
 _PERCENTILES = {"type": "object", "properties": {p: _NUMBER for p in ("p50", "p95", "p99")}}
@@ -77,23 +86,20 @@ REPORT_SCHEMA: dict[str, Any] = {
 }
 
 
-def _errors() -> dict[int, OpenApiResponse]:
-    return {
-        400: OpenApiResponse(ERROR_SCHEMA, description="A bad or unknown parameter, a bad range or step."),
-        401: OpenApiResponse(ERROR_SCHEMA, description="No key or session, or an unknown or revoked key."),
-        403: OpenApiResponse(ERROR_SCHEMA, description="The key has neither the read nor the admin scope."),
-        404: OpenApiResponse(ERROR_SCHEMA, description="`project` names no project you can read."),
-        503: OpenApiResponse(ERROR_SCHEMA, description="The database is unreachable; see Retry-After."),
-    }
+_ERRORS = {
+    400: error("A bad or unknown parameter, a bad range or step."),
+    401: UNAUTHENTICATED,
+    403: CANNOT_READ,
+    404: error(NO_SUCH_PROJECT + "."),
+    503: UNAVAILABLE,
+}
 
+METRICS_RESPONSES = {200: OpenApiResponse(METRICS_SCHEMA, description="One series per group with calls."), **_ERRORS}
+REPORT_RESPONSES = {200: OpenApiResponse(REPORT_SCHEMA, description="One row per group with calls."), **_ERRORS}
 
-METRICS_RESPONSES = {200: OpenApiResponse(METRICS_SCHEMA, description="One series per group with calls."), **_errors()}
-REPORT_RESPONSES = {200: OpenApiResponse(REPORT_SCHEMA, description="One row per group with calls."), **_errors()}
-
-_TIME_HELP = "Unix seconds or RFC 3339 with an offset"
 _COMMON = [
-    OpenApiParameter("from", OpenApiTypes.STR, description=f"{_TIME_HELP}; default: an hour before `to`."),
-    OpenApiParameter("to", OpenApiTypes.STR, description=f"{_TIME_HELP}, exclusive; default and maximum: now."),
+    OpenApiParameter("from", OpenApiTypes.STR, description=f"{TIME_HELP}; default: an hour before `to`."),
+    OpenApiParameter("to", OpenApiTypes.STR, description=f"{TIME_HELP}, exclusive; default and maximum: now."),
     OpenApiParameter(
         "group_by", OpenApiTypes.STR, description="Comma-separated from tier, model, service, deployment; default tier."
     ),
@@ -101,17 +107,21 @@ _COMMON = [
         OpenApiParameter(name, OpenApiTypes.STR, many=True, description=f"Only this {name}; repeat for any of several.")
         for name in ("tier", "model", "service", "deployment")
     ),
-    OpenApiParameter("project", OpenApiTypes.STR, description="Project slug, for a session user with several."),
+    PROJECT_PARAMETER,
 ]
 METRICS_PARAMETERS = [
     *_COMMON,
     OpenApiParameter(
-        "step", OpenApiTypes.INT, description="Bucket size in seconds (≥ 1, default 60, ≤ 10,000 points)."
+        "step",
+        {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
+        description="Bucket size in seconds (≥ 1, default 60, ≤ 10,000 points); longer than the range: one point.",
     ),
 ]
 REPORT_PARAMETERS = [
     *_COMMON,
     OpenApiParameter(
-        "stability_interval", OpenApiTypes.INT, description="Stability's interval in seconds, a multiple of 60."
+        "stability_interval",
+        {"type": "integer", "minimum": 60, "maximum": BIGINT_MAX - BIGINT_MAX % 60, "multipleOf": 60},
+        description="Stability's interval in seconds, a multiple of 60.",
     ),
 ]

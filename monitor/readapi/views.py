@@ -10,14 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from monitor.api.access import CanRead, project_for
 from monitor.api.auth import ApiKeyAuthentication
-from monitor.api.errors import ApiError
-from monitor.api.params import ParamError, parse_query
+from monitor.api.params import parse_query
 from monitor.metrics.engine import report, timeseries
 from monitor.metrics.query import DIMENSIONS, Query
 from monitor.timeutil import rfc3339
 
-from .access import CanRead, project_for
 from .openapi import METRICS_PARAMETERS, METRICS_RESPONSES, REPORT_PARAMETERS, REPORT_RESPONSES
 
 _COMMON = {"from", "to", "group_by", "project", *DIMENSIONS}
@@ -25,11 +24,7 @@ _COMMON = {"from", "to", "group_by", "project", *DIMENSIONS}
 
 def _query(request: Request, allowed: set[str]) -> Query:
     project_id = project_for(request)
-    params = {name: request.query_params.getlist(name) for name in request.query_params}
-    try:
-        return parse_query(project_id, params, allowed=allowed)
-    except ParamError as exc:
-        raise ApiError(400, f"{exc.field} {exc.message}.", [{"field": exc.field, "message": exc.message}]) from None
+    return parse_query(project_id, dict(request.query_params.lists()), allowed=allowed)
 
 
 def _envelope(query: Query) -> dict[str, Any]:

@@ -34,12 +34,6 @@ COLUMN_TYPES = tuple(
 )
 
 
-def create_table_sql(name: str = RAW_TABLE, *, partitioned: bool = True) -> str:
-    columns = ",\n  ".join(f"{col} {decl}" for col, decl in RAW_COLUMNS)
-    tail = " PARTITION BY RANGE (ts_us)" if partitioned else ""
-    return f"CREATE TABLE {name} (\n  {columns}\n){tail}"
-
-
 def batch_rows(batch_id: int, min_ts_us: int, max_ts_us: int, limit: int = 100) -> list[dict[str, Any]]:
     """The first rows of a batch, for the admin; not a query path for metrics.
 

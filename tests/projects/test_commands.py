@@ -1,4 +1,4 @@
-"""Operations commands: create_project, create_api_key, revoke_api_key and bootstrap_demo."""
+"""Operations commands: create_project, create_api_key, revoke_api_key and bootstrap_demo (in dashboards)."""
 
 from __future__ import annotations
 

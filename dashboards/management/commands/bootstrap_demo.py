@@ -1,8 +1,10 @@
+"""`make run`'s demo set-up: it spans projects, the catalogue and annotations, so it lives
+above them all, with the pages whose charts it prepares."""
+
 from __future__ import annotations
 
 import os
 import secrets
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitor.annotations.models import Annotation
-from monitor.catalogue.models import ModelVersion, Tier
-from monitor.catalogue.seeds import DEPRECATED_DEMO_MODEL
+from monitor.catalogue.services import deprecate_demo_model
 from monitor.projects.models import ApiKey, Membership, Project
 from monitor.projects.services import create_project
 
@@ -48,17 +49,7 @@ class Command(BaseCommand):
             user.save()
         project = Project.objects.filter(slug="demo").first() or create_project("demo", "demo", "Demo")
         Membership.objects.get_or_create(project=project, user=user, defaults={"role": Membership.Role.OWNER})
-        tier = Tier.objects.get(project=project, name="4o")
-        old, _ = ModelVersion.objects.get_or_create(
-            project=project,
-            name=DEPRECATED_DEMO_MODEL,
-            defaults={"tier": tier, "sunset_date": date.today() + timedelta(days=90)},
-        )
-        # Also when ingest registered it first (as active) from older demo data.
-        if old.lifecycle != ModelVersion.Lifecycle.DEPRECATED:
-            old.lifecycle = ModelVersion.Lifecycle.DEPRECATED
-            old.sunset_date = old.sunset_date or date.today() + timedelta(days=90)
-            old.save()
+        deprecate_demo_model(project)
         if not Annotation.objects.filter(project=project).exists():
             # So the demo's charts show an annotation and its before/after from the start.
             Annotation.objects.create(

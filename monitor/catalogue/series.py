@@ -1,9 +1,9 @@
-"""Map (service, tier, model, deployment) to series ids, registering new ones on first sight.
+"""The series registry: (service, tier, model, deployment) to series ids, new ones registered on first sight.
 
 Ids come from a per-process cache, so a batch of known series costs no query.
 A miss reloads the project's series (another process may have made them) and
-registers what is still missing inside the batch's own transaction, under the
-project's series limit; the cache learns the new ids only once that commits.
+registers what is still missing inside the caller's transaction (ingest's batch),
+under the project's series limit; the cache learns the new ids only once that commits.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.db import connection, transaction
 
 from monitor.timedcache import TimedCache
 
-from .validate import BatchRejected, Problem, SeriesKey
+SeriesKey = tuple[str, str, str, str]  # service, tier, model, deployment
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,16 @@ class SeriesRef:
     id: int
     tier_id: int
     model_id: int
+
+
+class SeriesLimitExceeded(Exception):
+    """Registering the new series would take the project over its series limit; nothing was registered."""
+
+    def __init__(self, limit: int, present: int, adding: int) -> None:
+        super().__init__(f"series limit of {limit:,} exceeded")
+        self.limit = limit
+        self.present = present
+        self.adding = adding
 
 
 # Reloaded now and then, so a tier or model renamed in the admin is seen by every process.
@@ -55,7 +65,8 @@ def _remember(project_id: int, found: dict[SeriesKey, SeriesRef]) -> None:
 
 
 def resolve_series(project_id: int, keys: Iterable[SeriesKey]) -> dict[SeriesKey, SeriesRef]:
-    """Ids for every key; must run inside the batch's transaction."""
+    """Ids for every key; must run inside the caller's transaction. SeriesLimitExceeded when
+    the new ones would take the project over its limit."""
     wanted = set(keys)
     known = _cache.get(project_id) or {}
     if wanted.issubset(known):
@@ -80,13 +91,7 @@ def _register(project_id: int, missing: set[SeriesKey]) -> dict[SeriesKey, Serie
         present = _load_project(project_id)  # may have grown while we waited for the lock
         still_missing = sorted(missing - present.keys())
         if len(present) + len(still_missing) > limit:
-            raise BatchRejected(
-                400,
-                f"The project's series limit ({limit:,} distinct service × tier × model × deployment) would be "
-                f"exceeded: it holds {len(present):,} and this batch adds {len(still_missing):,}. "
-                "Nothing was stored.",
-                [Problem(None, None, f"series limit of {limit:,} exceeded")],
-            )
+            raise SeriesLimitExceeded(limit, len(present), len(still_missing))
         tier_ids = _ensure_names(
             cursor, "catalogue_tier", project_id, {key[1] for key in still_missing}, extra_columns={}
         )
