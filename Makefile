@@ -6,11 +6,12 @@ PORT   ?= 8000
 DEMO   ?= 1
 ARGS   ?=
 
-.PHONY: run test lint browser format bench-ingest clean help
+.PHONY: run test test-future faketime lint browser format bench-ingest clean help
 
 help:
 	@echo "make run   [PORT=8000] [DEMO=1]  run Tierwatch on http://127.0.0.1:PORT/"
 	@echo "make test  [ARGS='-k name']      lint, type-check and run the whole test suite"
+	@echo "make test-future [DAYS=365]      the suite with the clock DAYS ahead (Debian's faketime)"
 	@echo "make bench-ingest               ingest throughput benchmark (docs/performance.md)"
 	@echo "make screenshots                refresh docs/screenshots/ from the browser tests"
 
@@ -42,6 +43,17 @@ browser:
 
 test: lint browser
 	$(PY) -m monitor.devservers test $(ARGS)
+
+# The suite with every process's clock (PostgreSQL, Valkey, workers, chromium) DAYS ahead:
+# no test may depend on the day it runs.
+DAYS ?= 365
+faketime:
+	@command -v faketime >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	  { apt-get install -y -qq faketime || { apt-get update -qq && apt-get install -y -qq faketime; }; }; } || \
+	  { echo "make test-future needs faketime (Debian: apt-get install faketime)."; exit 1; }
+
+test-future: lint browser faketime
+	faketime -f +$(DAYS)d $(PY) -m monitor.devservers test $(ARGS)
 
 screenshots: $(VENV)/.dev browser
 	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m monitor.devservers test tests/browser/test_dashboards.py -k "draws_its_charts or phone"

@@ -77,43 +77,56 @@ def _span_sql(spans: list[Span], column: str = "r.bucket") -> str:
     return "(" + " OR ".join(f"({column} >= {s.start} AND {column} < {s.end})" for s in spans) + ")"
 
 
-def _inside_stale(parent: Level, within: Span) -> str:
-    """JOIN the project's stale buckets of ``parent`` in ``within``: rows inside one of them."""
+def _inside_stale(parent: Level, within: Span, table: str, conditions: list[str]) -> str:
+    """The rows of ``table`` meeting ``conditions`` inside the project's stale buckets of
+    ``parent`` in ``within``, as ``r``: one index range scan per stale bucket.
+
+    A LATERAL subquery fenced by ``OFFSET 0`` keeps that shape whatever the planner's row
+    estimates (a backfill's fresh marks have no statistics yet): joined as a plain range,
+    it would rescan every row of the span once per stale bucket.
+    """
     size = parent.seconds
     return (
-        f" JOIN (SELECT DISTINCT st.bucket - st.bucket %% {size} AS b FROM {STALE_TABLE} st "
+        f"(SELECT DISTINCT st.bucket - st.bucket %% {size} AS b FROM {STALE_TABLE} st "
         f"WHERE st.project_id = %(project)s AND st.level_s <= {size} "
         f"AND st.bucket >= {within.start} AND st.bucket < {within.end}) AS p "
-        f"ON r.bucket >= p.b AND r.bucket < p.b + {size}"
+        f"CROSS JOIN LATERAL (SELECT * FROM {table} r WHERE {' AND '.join(conditions)} "
+        f"AND r.bucket >= p.b AND r.bucket < p.b + {size} OFFSET 0) AS r"
     )
+
+
+def _owner(branch: Branch) -> tuple[str, str]:
+    """The join that maps a branch's rows to their group index ``m.g``, and the rows it owns."""
+    if branch.source == "group":
+        mapping = "JOIN unnest(%(values)s::text[], %(indexes)s::int[]) AS m(value, g) USING (value)"
+        return mapping, "r.project_id = %(project)s AND r.dim = %(dim)s AND r.value = ANY(%(values)s::text[])"
+    mapping = "JOIN unnest(%(series)s::int[], %(groups)s::int[]) AS m(series_id, g) USING (series_id)"
+    return mapping, "r.series_id = ANY(%(series)s::int[])"
+
+
+def _rows(branch: Branch, plan: Plan, table: str, conditions: list[str]) -> tuple[str, list[str]]:
+    """The FROM item of a branch's region, and the conditions left for its WHERE."""
+    if branch.region == "pieces":
+        return f"{table} r", [*conditions, _span_sql(plan.pieces[branch.level])]
+    parent = plan.coarser(branch.level)
+    within = plan.within[branch.level]
+    assert parent is not None and within is not None
+    return _inside_stale(parent, within, table, conditions), ["TRUE"]
 
 
 def from_where(branch: Branch, plan: Plan, extra_join: str = "") -> str:
     """``FROM <rows> r`` mapped to their group index ``m.g``, and the WHERE that picks them."""
     level = branch.level
-    if branch.source == "group":
-        rows = f"{branch.table} r JOIN unnest(%(values)s::text[], %(indexes)s::int[]) AS m(value, g) USING (value)"
-        owner = "r.project_id = %(project)s AND r.dim = %(dim)s AND r.value = ANY(%(values)s::text[])"
-    else:
-        rows = (
-            f"{branch.table} r JOIN unnest(%(series)s::int[], %(groups)s::int[]) AS m(series_id, g) USING (series_id)"
-        )
-        owner = "r.series_id = ANY(%(series)s::int[])"
+    mapping, owner = _owner(branch)
     conditions = [owner]
-    if branch.region == "pieces":
-        conditions.append(_span_sql(plan.pieces[level]))
-    else:
-        parent = plan.coarser(level)
-        within = plan.within[level]
-        assert parent is not None and within is not None
-        rows += _inside_stale(parent, within)
     if branch.low is not None:
         conditions.append(f"r.bucket >= {branch.low}")
     if branch.high is not None:
         conditions.append(f"r.bucket < {branch.high}")
+    rows, where = _rows(branch, plan, branch.table, conditions)
     if level is not SECOND:
-        conditions.append(clean_sql(level, "r.bucket"))
-    return f"FROM {rows} {extra_join} WHERE {' AND '.join(conditions)}"
+        where.append(clean_sql(level, "r.bucket"))
+    return f"FROM {rows} {mapping} {extra_join} WHERE {' AND '.join(where)}"
 
 
 def point_sql(step: int | None, start: int, column: str = "r.bucket") -> str:
@@ -131,19 +144,9 @@ def seconds_from_where(branch: Branch, plan: Plan, low: int) -> str:
     """The series' seconds under a coarser series branch's rows, from ``low`` on (the per-second
     retention). Peak QPS reads them: the busiest second of a sum is exact only from seconds.
     Seconds read twice cannot change a maximum, so the region need not be clean."""
-    level = branch.level
-    rows = (
-        f"{SECOND.series_table} r JOIN unnest(%(series)s::int[], %(groups)s::int[]) AS m(series_id, g) "
-        "USING (series_id)"
-    )
-    conditions = ["r.series_id = ANY(%(series)s::int[])", f"r.bucket >= {low}"]
+    mapping, owner = _owner(Branch(SECOND, "series", branch.region))
+    conditions = [owner, f"r.bucket >= {low}"]
     if branch.high is not None:
         conditions.append(f"r.bucket < {branch.high}")
-    if branch.region == "pieces":
-        conditions.append(_span_sql(plan.pieces[level]))
-    else:
-        parent = plan.coarser(level)
-        within = plan.within[level]
-        assert parent is not None and within is not None
-        rows += _inside_stale(parent, within)
-    return f"FROM {rows} WHERE {' AND '.join(conditions)}"
+    rows, where = _rows(branch, plan, SECOND.series_table, conditions)
+    return f"FROM {rows} {mapping} WHERE {' AND '.join(where)}"

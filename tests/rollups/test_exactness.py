@@ -12,6 +12,7 @@ import time
 from datetime import datetime
 from typing import Any, Literal
 
+import pytest
 from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -162,6 +163,33 @@ def test_reports_equal_the_exact_figures_over_any_range(db, data):
             assert post_records(client, key, later).status_code == 202
             roll_up_pending()
             _check_every_grouping(project_id, records + later, start, end)
+
+
+@pytest.mark.parametrize("history", [False, True], ids=["recent", "history"])
+def test_a_groups_peak_counts_the_calls_of_all_its_series_in_one_second(db, history):
+    # Peak of the sum, not sum of peaks: one call from each of three series in one
+    # second is a tier's peak of 3, though no series ever calls twice in a second.
+    second = NOW - 2 * 3600 - NOW % 60 + 30
+    calls = [("svc-a", "edge"), ("svc-b", "default"), ("svc-a", "default")]
+    records: list[dict[str, Any]] = [
+        {"ts": second + 0.1 * n, "service": service, "deployment": deployment, "tier": "o3", "latency_ms": 100 + n}
+        for n, (service, deployment) in enumerate(calls)
+    ]
+    records += [{"ts": second + 7, "service": "svc-a", "tier": "o3", "latency_ms": 90}]
+    records += [{"ts": second + 8 + n, "service": "svc-b", "tier": "4o", "latency_ms": 80} for n in range(2)]
+    with override_settings(GROUP_MINUTE_DAYS=-1 if history else 2):
+        project_id, key = _project()
+        assert post_records(Client(), key, records).status_code == 202
+        roll_up_pending()
+        for phase in ("uncompacted", "compacted"):
+            (o3,) = [
+                row
+                for row in report(Query(project_id, Window(second - 60, second + 60)))
+                if row["labels"] == {"tier": "o3"}
+            ]
+            assert o3["peak_qps"] == 3, phase
+            _check_every_grouping(project_id, records, second - 3600, second + 3600)
+            compact_pending(grace_s=0)
 
 
 @settings(

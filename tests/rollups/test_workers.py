@@ -2,48 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from monitor.celery import app as celery_app
 from monitor.rollups.tasks import roll_up
 from tests.conftest import post_records
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _database_url(application_name: str) -> str:
-    s = connection.settings_dict
-    return (
-        f"postgresql://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
-        f"?application_name={application_name}"
-    )
-
-
-def _start_worker(name: str, tmp_path: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": _database_url(name)}
-    log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "monitor", "worker", "--pool", "solo", "-l", "warning",
-         "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-
-def _one(sql: str, params: list[Any] | None = None) -> Any:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params or [])
-        return cursor.fetchone()
+from tests.rollups.workers import one, start_worker, stop
 
 
 def _backlog(key: str, batches: int, size: int) -> None:
@@ -72,13 +42,13 @@ def _backlog(key: str, batches: int, size: int) -> None:
 def test_workers_killed_mid_rollup_neither_lose_nor_double_count_a_record(project, ingest_key, tmp_path):
     celery_app.control.purge()  # tasks queued by earlier tests' commits
     _backlog(ingest_key, batches=300, size=300)
-    workers = {name: _start_worker(name, tmp_path) for name in ("w1", "w2", "w3")}
+    workers = {name: start_worker(name, tmp_path) for name in ("w1", "w2", "w3")}
     try:
         for _ in range(3):
             roll_up.delay()
         # Kill w1 while PostgreSQL is executing its rollup statement: mid-transaction.
         deadline = time.monotonic() + 60
-        while not _one(
+        while not one(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'w1' AND state = 'active' "
             "AND query LIKE '%%WITH r AS MATERIALIZED%%'"
         )[0]:
@@ -86,10 +56,10 @@ def test_workers_killed_mid_rollup_neither_lose_nor_double_count_a_record(projec
             time.sleep(0.005)
         workers["w1"].send_signal(signal.SIGKILL)
         workers["w1"].wait(10)
-        pending = _one("SELECT count(*) FROM store_ingestbatch WHERE rolled_up_at IS NULL")[0]
+        pending = one("SELECT count(*) FROM store_ingestbatch WHERE rolled_up_at IS NULL")[0]
         assert pending > 0, "the backlog was gone before a worker could be killed mid-way"
         deadline = time.monotonic() + 120
-        while _one(
+        while one(
             "SELECT (SELECT count(*) FROM store_ingestbatch WHERE rolled_up_at IS NULL)"
             " + (SELECT count(*) FROM rollup_stale)"
         )[0]:
@@ -97,30 +67,27 @@ def test_workers_killed_mid_rollup_neither_lose_nor_double_count_a_record(projec
             roll_up.delay()  # what beat does every few seconds
             time.sleep(0.5)
     finally:
-        for worker in workers.values():
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-                worker.wait(30)
+        stop(workers.values())
 
-    raw = _one(
+    raw = one(
         "SELECT sum(r.calls), sum(r.errors), sum(r.tokens_out), sum(r.cost_nano) FROM raw_records r "
         "JOIN store_ingestbatch b ON b.id = r.batch_id WHERE b.project_id = %s",
         [project.pk],
     )
     for level in ("1s", "1m", "1h", "1d"):
-        rolled = _one(
+        rolled = one(
             f"SELECT sum(r.calls), sum(r.errors), sum(r.tokens_out), sum(r.cost_nano) FROM rollup_series_{level} r "
             "JOIN catalogue_series s ON s.id = r.series_id WHERE s.project_id = %s",
             [project.pk],
         )
         assert rolled == raw, level
         if level != "1s":  # groups start at the minute
-            group = _one(
+            group = one(
                 f"SELECT sum(calls), sum(errors) FROM rollup_group_{level} WHERE project_id = %s AND dim = 0",
                 [project.pk],
             )
             assert group == raw[:2], level
-    sketch_calls = _one(
+    sketch_calls = one(
         "SELECT sum(c) FROM rollup_series_1h r JOIN catalogue_series s ON s.id = r.series_id, "
         "unnest(r.lat_counts) AS c WHERE s.project_id = %s",
         [project.pk],
