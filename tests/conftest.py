@@ -21,6 +21,7 @@ from monitor.api import keys as key_cache
 from monitor.catalogue import series
 from monitor.ingest import backlog, pricing
 from monitor.projects.models import ApiKey, Membership, Project
+from monitor.rollups import kinds
 from monitor.projects.services import create_project
 
 if not os.environ.get("DATABASE_URL"):
@@ -41,7 +42,9 @@ def _fresh_process_caches() -> Iterator[None]:
     series.clear_cache()
     pricing.clear_cache()
     backlog.clear_cache()
+    kinds.clear_cache()
     yield
+    kinds.clear_cache()
     key_cache.clear_cache()
     series.clear_cache()
     pricing.clear_cache()

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import connection
 
+from monitor.rollups.kinds import group_rows_since
 from monitor.rollups.levels import KIND_OF, Dim, group_value
 
 from .query import Query
@@ -74,6 +75,8 @@ def resolve(query: Query) -> Grouping:
         )
         rows = cursor.fetchall()
     kind = group_kind(query, models_under_one_tier=not any(row[7] for row in rows))
+    if kind is not None and query.window.start < group_rows_since(kind):
+        kind = None  # a kind newer than some of the window's rollups: sum the series
     groups: list[Group] = []
     index_of: dict[tuple[str, ...], int] = {}
     series_ids: list[int] = []
