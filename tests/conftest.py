@@ -21,8 +21,8 @@ from monitor.api import keys as key_cache
 from monitor.catalogue import series
 from monitor.ingest import backlog, pricing
 from monitor.projects.models import ApiKey, Membership, Project
-from monitor.rollups import kinds
 from monitor.projects.services import create_project
+from monitor.rollups import kinds
 
 if not os.environ.get("DATABASE_URL"):
     raise pytest.UsageError("Run the tests with `make test` (it starts PostgreSQL and Redis) or set DATABASE_URL.")
