@@ -45,16 +45,19 @@ test: lint browser
 	$(PY) -m monitor.devservers test $(ARGS)
 
 # The suite with every process's clock (PostgreSQL, Valkey, workers, chromium) DAYS ahead:
-# no test may depend on the day it runs. Only the wall clock moves: with a faked monotonic
-# clock, timed waits (threading.Event.wait) would sleep until the real clock caught up.
+# no test may depend on the day it runs. libfaketime moves the monotonic clock too but
+# does not wrap the timed waits CPython uses, so a small preload (tests/future) does.
 DAYS ?= 365
 faketime:
-	@command -v faketime >/dev/null || { [ "$$(id -u)" = 0 ] && \
-	  { apt-get install -y -qq faketime || { apt-get update -qq && apt-get install -y -qq faketime; }; }; } || \
-	  { echo "make test-future needs faketime (Debian: apt-get install faketime)."; exit 1; }
+	@command -v faketime >/dev/null && command -v cc >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	  { apt-get install -y -qq faketime gcc || { apt-get update -qq && apt-get install -y -qq faketime gcc; }; }; } || \
+	  { echo "make test-future needs faketime and a C compiler (Debian: apt-get install faketime gcc)."; exit 1; }
 
-test-future: lint browser faketime
-	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f +$(DAYS)d $(PY) -m monitor.devservers test $(ARGS)
+$(VENV)/realwait.so: tests/future/realwait.c
+	cc -shared -fPIC -O2 -o $@ $< -ldl
+
+test-future: lint browser faketime $(VENV)/realwait.so
+	LD_PRELOAD=$(CURDIR)/$(VENV)/realwait.so faketime -f +$(DAYS)d $(PY) -m monitor.devservers test $(ARGS)
 
 screenshots: $(VENV)/.dev browser
 	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m monitor.devservers test tests/browser/test_dashboards.py -k "draws_its_charts or phone"

@@ -35,14 +35,16 @@ log = logging.getLogger(__name__)
 SMALL_CLAIM_BATCHES = 8
 GATHER_PAUSE_S = 0.25
 
-_turns = itertools.count()
+# One turn counter per queue: shared, two queues' calls per round could keep one of
+# them always starting at the same project.
+_turns = {"live": itertools.count(), "history": itertools.count(), "compact": itertools.count()}
 
 
-def _rotated(ids: list[int]) -> list[int]:
-    """``ids`` starting at a different one each call, so no project is always first."""
+def _rotated(ids: list[int], queue: str) -> list[int]:
+    """``ids`` starting at the next one each call of this queue, so no project is always first."""
     if not ids:
         return ids
-    start = next(_turns) % len(ids)
+    start = next(_turns[queue]) % len(ids)
     return ids[start:] + ids[:start]
 
 
@@ -86,20 +88,20 @@ def _claim_safely(project_id: int, live: bool) -> Claimed:
 def roll_up_live() -> Claimed:
     """One claim of live batches for every project that has some."""
     total = NOTHING
-    for project_id in _rotated(projects_waiting(live=True)):
+    for project_id in _rotated(projects_waiting(live=True), "live"):
         total += _claim_safely(project_id, live=True)
     return total
 
 
 def roll_up_history() -> Claimed:
     """One claim of history for the next project that has some."""
-    projects = _rotated(projects_waiting(live=False))
+    projects = _rotated(projects_waiting(live=False), "history")
     return _claim_safely(projects[0], live=False) if projects else NOTHING
 
 
 def compact_next(grace_s: int = GRACE_S) -> int:
     """One compaction step for the next project with stale rollups that nobody is compacting."""
-    for project_id in _rotated(projects_with_stale_marks()):
+    for project_id in _rotated(projects_with_stale_marks(), "compact"):
         try:
             step = compact_step(project_id, grace_s)
         except TRANSIENT_ERRORS as exc:
