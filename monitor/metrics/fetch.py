@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from django.db import connection
@@ -120,7 +121,7 @@ class Reader:
                 seconds = seconds_from_where(branch, self.plan, max(cutoff, branch.low or cutoff))
                 selects.append(per_point.format(per_bucket.format("sum(r.calls)", seconds)))
             if branch.low is None or branch.low < cutoff:
-                old = Branch(branch.level, branch.source, branch.region, branch.low, min(branch.high or cutoff, cutoff))
+                old = replace(branch, high=min(branch.high or cutoff, cutoff))
                 selects.append(per_point.format(per_bucket.format("sum(r.peak_calls)", from_where(old, self.plan))))
         for g, at, peak in _run(_union(selects), self.params):
             cells[(int(g), int(at))].add_peak(peak)

@@ -35,6 +35,8 @@ class Branch:
     # Buckets limited to [low, high): the group minute cutoff, the per-second retention.
     low: int | None = None
     high: int | None = None
+    # Map rows to their group by position in the (short) parameter arrays, not by a join.
+    lookup: bool = False
 
     @property
     def table(self) -> str:
@@ -53,8 +55,15 @@ def params(grouping: Grouping, project_id: int) -> dict[str, Any]:
     }
 
 
+# Up to this many series, a row finds its group by array_position (a short scan in C per
+# row); a join instead is planned as a nested loop over every row times every series
+# whenever row estimates are low, as a backfill's fresh stale marks make them.
+LOOKUP_MAX = 256
+
+
 def branches(grouping: Grouping, plan: Plan, now: float | None = None) -> list[Branch]:
     cutoff = group_minute_cutoff(now)
+    lookup = len(grouping.series_ids) <= LOOKUP_MAX
     out: list[Branch] = []
     for level in plan.levels:
         regions: list[Literal["pieces", "stale"]] = []
@@ -64,12 +73,12 @@ def branches(grouping: Grouping, plan: Plan, now: float | None = None) -> list[B
             regions.append("stale")
         for region in regions:
             if grouping.kind is None or level is SECOND:
-                out.append(Branch(level, "series", region))
+                out.append(Branch(level, "series", region, lookup=lookup))
             elif level is MINUTE:
-                out.append(Branch(level, "group", region, low=cutoff))
-                out.append(Branch(level, "series", region, high=cutoff))
+                out.append(Branch(level, "group", region, low=cutoff, lookup=lookup))
+                out.append(Branch(level, "series", region, high=cutoff, lookup=lookup))
             else:
-                out.append(Branch(level, "group", region))
+                out.append(Branch(level, "group", region, lookup=lookup))
     return out
 
 
@@ -98,10 +107,16 @@ def _inside_stale(parent: Level, within: Span, table: str, conditions: list[str]
 def _owner(branch: Branch) -> tuple[str, str]:
     """The join that maps a branch's rows to their group index ``m.g``, and the rows it owns."""
     if branch.source == "group":
-        mapping = "JOIN unnest(%(values)s::text[], %(indexes)s::int[]) AS m(value, g) USING (value)"
-        return mapping, "r.project_id = %(project)s AND r.dim = %(dim)s AND r.value = ANY(%(values)s::text[])"
-    mapping = "JOIN unnest(%(series)s::int[], %(groups)s::int[]) AS m(series_id, g) USING (series_id)"
-    return mapping, "r.series_id = ANY(%(series)s::int[])"
+        owner = "r.project_id = %(project)s AND r.dim = %(dim)s AND r.value = ANY(%(values)s::text[])"
+        if branch.lookup:
+            position = "(%(indexes)s::int[])[array_position(%(values)s::text[], r.value)]"
+            return f"CROSS JOIN LATERAL (SELECT {position} AS g) AS m", owner
+        return "JOIN unnest(%(values)s::text[], %(indexes)s::int[]) AS m(value, g) USING (value)", owner
+    owner = "r.series_id = ANY(%(series)s::int[])"
+    if branch.lookup:
+        position = "(%(groups)s::int[])[array_position(%(series)s::int[], r.series_id)]"
+        return f"CROSS JOIN LATERAL (SELECT {position} AS g) AS m", owner
+    return "JOIN unnest(%(series)s::int[], %(groups)s::int[]) AS m(series_id, g) USING (series_id)", owner
 
 
 def _rows(branch: Branch, plan: Plan, table: str, conditions: list[str]) -> tuple[str, list[str]]:
@@ -144,7 +159,7 @@ def seconds_from_where(branch: Branch, plan: Plan, low: int) -> str:
     """The series' seconds under a coarser series branch's rows, from ``low`` on (the per-second
     retention). Peak QPS reads them: the busiest second of a sum is exact only from seconds.
     Seconds read twice cannot change a maximum, so the region need not be clean."""
-    mapping, owner = _owner(Branch(SECOND, "series", branch.region))
+    mapping, owner = _owner(Branch(SECOND, "series", branch.region, lookup=branch.lookup))
     conditions = [owner, f"r.bucket >= {low}"]
     if branch.high is not None:
         conditions.append(f"r.bucket < {branch.high}")
