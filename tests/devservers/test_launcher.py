@@ -74,6 +74,14 @@ def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path
         log.close()
 
 
+def _cmdline(process: psutil.Process) -> str:
+    """A child's command line; a short-lived one may be gone (or a zombie) by the time it is read."""
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return ""
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_make_run_serves_swagger_takes_demo_traffic_and_stops_everything(running, tmp_path, stop_signal):
     process, port, var = running
@@ -114,7 +122,7 @@ def test_make_run_serves_swagger_takes_demo_traffic_and_stops_everything(running
     assert {row["labels"]["tier"] for row in rows["rows"]} <= {"o3", "4o", "o4-mini"}
 
     started = psutil.Process(process.pid).children(recursive=True)
-    commands = " ".join(" ".join(p.cmdline()) for p in started)
+    commands = " ".join(_cmdline(p) for p in started)
     for role in (
         "gunicorn",
         "celery -A monitor worker",
