@@ -15,6 +15,7 @@ from monitor.ingest.validate import BatchRejected, TimeWindow, explain_rejection
 
 NOW = time.time()
 WINDOW = TimeWindow.around(datetime.fromtimestamp(NOW, UTC), 7)
+_HOUR_AGO = datetime.fromtimestamp(NOW - 3600, UTC)
 
 names = st.one_of(st.text(min_size=0, max_size=102), st.sampled_from(["o3", "4o", " ", "a\tb", "x" * 101]))
 numbers = st.one_of(
@@ -25,7 +26,8 @@ numbers = st.one_of(
 )
 times = st.one_of(
     st.floats(min_value=NOW - 8 * 86400, max_value=NOW + 600, allow_nan=False),
-    st.sampled_from(["2026-11-23T17:00:00Z", "yesterday", "2026-11-23T17:00:00"]),
+    # RFC 3339 an hour ago (inside the window), the same without an offset, and not a time.
+    st.sampled_from([_HOUR_AGO.strftime("%Y-%m-%dT%H:%M:%SZ"), "yesterday", _HOUR_AGO.strftime("%Y-%m-%dT%H:%M:%S")]),
     st.none(),
 )
 FIELDS: dict[str, Any] = {
