@@ -129,24 +129,30 @@ def _group_source(level: Level) -> str:
     )
 
 
-def _minute_groups(ranged: bool) -> str:
-    # The busiest second of the sum over a group's series: in a second where one series
-    # alone had calls that is that series' calls, which its own minute's peak (in the
-    # source rows) already bounds, so only seconds where several series had calls are
-    # summed here (for sparse history, few are).
-    scalars = f"""
-          SELECT gid, minute AS bucket, max(calls)::bigint AS peak_calls,
-            0::float8 AS stab_sum, 0::bigint AS stab_minutes
-          FROM (
-            SELECT gmap.gid, x.minute, x.sec, sum(x.calls) AS calls
+def _shared_seconds(level: Level, ranged: bool) -> str:
+    """Per group and bucket of ``level``: the calls of each second where several series had
+    calls, summed over the group's series (columns gid, bucket, calls).
+
+    The busiest second of the sum over a group's series: in a second where one series
+    alone had calls that is that series' calls, which its own peak (in the source rows)
+    already bounds, so only seconds where several series had calls are summed (for
+    sparse history, few are).
+    """
+    return f"""
+            SELECT gmap.gid, x.bucket, sum(x.calls) AS calls
             FROM (
-              SELECT r.series_id, r.bucket AS sec, k.b AS minute, r.calls, count(*) OVER (PARTITION BY r.bucket) AS n
-              FROM {_within(SECOND.series_table, MINUTE, True, ranged)}
+              SELECT r.series_id, r.bucket AS sec, k.b AS bucket, r.calls, count(*) OVER (PARTITION BY r.bucket) AS n
+              FROM {_within(SECOND.series_table, level, True, ranged)}
             ) AS x JOIN gmap USING (series_id)
             WHERE x.n > 1
-            GROUP BY gmap.gid, x.minute, x.sec
-          ) AS per_second
-          GROUP BY gid, minute"""
+            GROUP BY gmap.gid, x.bucket, x.sec"""
+
+
+def _minute_groups(ranged: bool) -> str:
+    scalars = f"""
+          SELECT gid, bucket, max(calls)::bigint AS peak_calls, 0::float8 AS stab_sum, 0::bigint AS stab_minutes
+          FROM ({_shared_seconds(MINUTE, ranged)}) AS per_second
+          GROUP BY gid, bucket"""
     return _merge(MINUTE.group_table, True, _group_source(MINUTE), _STABILITY, scalars)
 
 
@@ -174,13 +180,8 @@ def _history_hour_scalars(ranged: bool) -> str:
           SELECT gid, bucket, max(peak_calls)::bigint AS peak_calls, sum(stab_sum) AS stab_sum,
             sum(stab_minutes)::bigint AS stab_minutes
           FROM (
-            SELECT gmap.gid, x.hour AS bucket, sum(x.calls) AS peak_calls, 0::float8 AS stab_sum, 0 AS stab_minutes
-            FROM (
-              SELECT r.series_id, r.bucket AS sec, k.b AS hour, r.calls, count(*) OVER (PARTITION BY r.bucket) AS n
-              FROM {_within(SECOND.series_table, HOUR, True, ranged)}
-            ) AS x JOIN gmap USING (series_id)
-            WHERE x.n > 1
-            GROUP BY gmap.gid, x.hour, x.sec
+            SELECT gid, bucket, calls AS peak_calls, 0::float8 AS stab_sum, 0 AS stab_minutes
+            FROM ({_shared_seconds(HOUR, ranged)}) AS per_second
             UNION ALL
             SELECT gid, hour, 0, coalesce(sum(errors::float8 / calls) FILTER (WHERE calls > 0), 0),
               count(*) FILTER (WHERE calls > 0)
