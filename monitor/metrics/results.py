@@ -56,7 +56,3 @@ class Point(PointFigures):
 class Series(TypedDict):
     labels: dict[str, str]
     points: list[Point]
-
-
-REPORT_FIELDS = tuple(ReportRow.__annotations__)
-POINT_FIELDS = ("t", *PointFigures.__annotations__)

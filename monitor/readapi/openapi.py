@@ -17,6 +17,7 @@ from monitor.api.openapi import (
     error,
 )
 from monitor.api.params import BIGINT_MAX
+from monitor.metrics.query import DIMENSIONS
 
 _NUMBER = {"type": "number", "nullable": True}
 _PERCENTILES = {"type": "object", "properties": {p: _NUMBER for p in ("p50", "p95", "p99")}}
@@ -62,7 +63,7 @@ _ROW = {
         "energy_per_call_wh": _NUMBER,
     },
 }
-_GROUP_BY = {"type": "array", "items": {"type": "string", "enum": ["tier", "model", "service", "deployment"]}}
+_GROUP_BY = {"type": "array", "items": {"type": "string", "enum": list(DIMENSIONS)}}
 
 METRICS_SCHEMA: dict[str, Any] = {
     "type": "object",

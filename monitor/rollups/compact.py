@@ -130,18 +130,6 @@ def compact_step(project_id: int, grace_s: int = GRACE_S) -> Step:
     return _NOTHING
 
 
-def compact_project(project_id: int, time_budget_s: float = 10.0, grace_s: int = GRACE_S) -> int:
-    """Compact one project until it is up to date or the budget is spent; returns buckets rebuilt."""
-    deadline = time.monotonic() + time_budget_s
-    done = 0
-    while time.monotonic() < deadline:
-        step = compact_step(project_id, grace_s)
-        if step.level is None:
-            break
-        done += step.buckets
-    return done
-
-
 def projects_with_stale_marks() -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 
 RELATIVE_ACCURACY = 0.01
 GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
-LN_GAMMA = 0.020000666706669435  # math.log(GAMMA), spelled out for the SQL twin
 ZERO_BIN = -2_147_483_648
 # The percentiles every figure reports, by name. The rollups store these for each group
 # row (columns lat_p50 … ttft_p99, computed by tw_quantiles in SQL with the same
