@@ -19,12 +19,11 @@ import pytest
 from django.db import connections
 from django.test import Client, override_settings
 
-from monitor.celery import app as celery_app
 from monitor.projects.models import Project
-from monitor.rollups.tasks import QUEUED_FLAG, _redis, roll_up
+from monitor.rollups.tasks import roll_up
 from tests.conftest import issue_key, post_records, record
 from tests.readapi.helpers import REPORT, rfc
-from tests.rollups.workers import one, start_worker, stop
+from tests.rollups.workers import forget_queued_tasks, one, start_worker, stop
 
 DAYS = 30
 BACKFILL_CALLS = 60_000
@@ -80,8 +79,7 @@ def _catching_up(project: Project) -> bool:
 @pytest.mark.django_db(transaction=True)
 @override_settings(RAW_RETENTION_DAYS=DAYS + 1, FINE_RETENTION_DAYS=DAYS + 2)
 def test_a_backfill_delays_neither_another_projects_live_calls_nor_its_own_reports(project, other_project, tmp_path):
-    celery_app.control.purge()  # tasks queued by earlier tests' commits
-    _redis().delete(QUEUED_FLAG)  # set by a kick whose task was just purged: it would hold kicks back
+    forget_queued_tasks()
     client = Client()
     history_read = issue_key(project, "read")
     live_ingest, live_read = issue_key(other_project), issue_key(other_project, "read")

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from monitor.celery import app as celery_app
 from monitor.rollups.tasks import roll_up
 from tests.conftest import post_records
-from tests.rollups.workers import one, start_worker, stop
+from tests.rollups.workers import forget_queued_tasks, one, start_worker, stop
 
 
 def _backlog(key: str, batches: int, size: int) -> None:
@@ -40,7 +39,7 @@ def _backlog(key: str, batches: int, size: int) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_workers_killed_mid_rollup_neither_lose_nor_double_count_a_record(project, ingest_key, tmp_path):
-    celery_app.control.purge()  # tasks queued by earlier tests' commits
+    forget_queued_tasks()
     _backlog(ingest_key, batches=300, size=300)
     workers = {name: start_worker(name, tmp_path) for name in ("w1", "w2", "w3")}
     try:

@@ -12,6 +12,9 @@ from typing import Any
 
 from django.db import connection
 
+from monitor.celery import app as celery_app
+from monitor.rollups.tasks import QUEUED_FLAG, _redis
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -32,6 +35,13 @@ def start_worker(name: str, tmp_path: Path, **env: str) -> subprocess.Popen[byte
          "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
+
+
+def forget_queued_tasks() -> None:
+    """Drop the tasks earlier tests' commits queued, and the flag of the kick among them: left
+    set with its task gone, it would keep kicks from queueing a rollup for its lifetime."""
+    celery_app.control.purge()
+    _redis().delete(QUEUED_FLAG)
 
 
 def stop(workers: Iterable[subprocess.Popen[bytes]]) -> None:
