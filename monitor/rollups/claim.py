@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import psycopg
@@ -124,17 +125,20 @@ def _execute_prepared(cursor: psycopg.Cursor[Any], sql: str, params: dict[str, A
     return tuple(row)
 
 
-_known_days: set[object] = set()
+_known_days: set[date] = set()
 
 
 def _ensure_second_partitions(low_s: int, high_s: int) -> None:
     """Late records can land on a day whose per-second partitions are not made yet."""
     first, last = SECOND_PARTITIONS[0].day_of(low_s), SECOND_PARTITIONS[0].day_of(high_s)
-    if first in _known_days and last in _known_days:
+    # Every day between too: a backfill's claim spans a month, and its first and last
+    # days may be known from claims that did not make the days in between.
+    days = {first + timedelta(days=n) for n in range((last - first).days + 1)}
+    if days <= _known_days:
         return
     ensure_second_partitions_for(first, last)
     # Only once the claim commits: a rolled-back claim takes the new partitions with it.
-    transaction.on_commit(lambda: _known_days.update({first, last}))
+    transaction.on_commit(lambda: _known_days.update(days))
 
 
 def set_aside_failing_batch(project_id: int, live: bool, first_error: Exception) -> int | None:
