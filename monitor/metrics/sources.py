@@ -88,19 +88,29 @@ def _span_sql(spans: list[Span], column: str = "r.bucket") -> str:
 
 def _inside_stale(parent: Level, within: Span, table: str, conditions: list[str]) -> str:
     """The rows of ``table`` meeting ``conditions`` inside the project's stale buckets of
-    ``parent`` in ``within``, as ``r``: one index range scan per stale bucket.
+    ``parent`` in ``within``, as ``r``: one index range scan per run of consecutive stale
+    buckets.
 
-    A LATERAL subquery fenced by ``OFFSET 0`` keeps that shape whatever the planner's row
-    estimates (a backfill's fresh marks have no statistics yet): joined as a plain range,
-    it would rescan every row of the span once per stale bucket.
+    A backfill leaves whole days stale, a live project a few scattered minutes: runs
+    ("islands": a bucket minus its rank is the same along a run) make the first a scan
+    per day and the second a scan per minute, without knowing which case it is. A LATERAL
+    subquery fenced by ``OFFSET 0`` keeps that shape whatever the planner's row estimates
+    (a backfill's fresh marks have no statistics yet): joined as a plain range, it would
+    rescan every row of the span once per stale bucket.
     """
     size = parent.seconds
-    return (
-        f"(SELECT DISTINCT st.bucket - st.bucket %% {size} AS b FROM {STALE_TABLE} st "
+    stale = (
+        f"SELECT DISTINCT st.bucket - st.bucket %% {size} AS b FROM {STALE_TABLE} st "
         f"WHERE st.project_id = %(project)s AND st.level_s <= {size} "
-        f"AND st.bucket >= {within.start} AND st.bucket < {within.end}) AS p "
-        f"CROSS JOIN LATERAL (SELECT * FROM {table} r WHERE {' AND '.join(conditions)} "
-        f"AND r.bucket >= p.b AND r.bucket < p.b + {size} OFFSET 0) AS r"
+        f"AND st.bucket >= {within.start} AND st.bucket < {within.end}"
+    )
+    runs = (
+        f"SELECT min(b) AS lo, max(b) + {size} AS hi FROM "
+        f"(SELECT b, b - {size} * row_number() OVER (ORDER BY b) AS run FROM ({stale}) AS s) AS n GROUP BY run"
+    )
+    return (
+        f"({runs}) AS p CROSS JOIN LATERAL (SELECT * FROM {table} r WHERE {' AND '.join(conditions)} "
+        f"AND r.bucket >= p.lo AND r.bucket < p.hi OFFSET 0) AS r"
     )
 
 
