@@ -11,7 +11,8 @@ bind = env_str("BIND") or f"127.0.0.1:{env_int('PORT', 8000, minimum=1)}"
 # those waits (measured in bench/ingest, docs/performance.md).
 workers = env_int("WEB_CONCURRENCY", 4 * multiprocessing.cpu_count(), minimum=1)
 worker_class = "sync"
-timeout = env_int("WEB_TIMEOUT", 60, minimum=1)
+# 0: never (gunicorn's own meaning); `make test-future` needs it, see the Makefile.
+timeout = env_int("WEB_TIMEOUT", 60, minimum=0)
 graceful_timeout = 10
 keepalive = 5
 accesslog = env_str("ACCESS_LOG") or None
