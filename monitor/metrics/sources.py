@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from monitor.rollups.levels import MINUTE, SECOND, Level
 from monitor.rollups.rebuild import group_minute_cutoff
-from monitor.rollups.stale import STALE_TABLE, clean_sql
+from monitor.rollups.stale import clean_sql, stale_buckets_sql
 
 from .groups import Grouping
 from .plan import Plan, Span
@@ -99,11 +99,7 @@ def _inside_stale(parent: Level, within: Span, table: str, conditions: list[str]
     rescan every row of the span once per stale bucket.
     """
     size = parent.seconds
-    stale = (
-        f"SELECT DISTINCT st.bucket - st.bucket %% {size} AS b FROM {STALE_TABLE} st "
-        f"WHERE st.project_id = %(project)s AND st.level_s <= {size} "
-        f"AND st.bucket >= {within.start} AND st.bucket < {within.end}"
-    )
+    stale = stale_buckets_sql(parent, within.start, within.end)
     runs = (
         f"SELECT min(b) AS lo, max(b) + {size} AS hi FROM "
         f"(SELECT b, b - {size} * row_number() OVER (ORDER BY b) AS run FROM ({stale}) AS s) AS n GROUP BY run"

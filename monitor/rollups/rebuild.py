@@ -243,7 +243,8 @@ def rebuild(cursor: CursorWrapper, project_id: int, level: Level, buckets: list[
     # believes every step yields one row and joins by nested loop: minutes of work for
     # a day of sparse data. Hash joins it is; and sorted aggregates, since a sketch's
     # bins grouped in (key, bucket, bin) order come out ready for array_agg(ORDER BY
-    # bin) with no second sort (a third less for a day of sparse history).
+    # bin) with no second sort (a third less for a recent day's group minutes of sparse
+    # history, a tenth for an older day's minutes).
     cursor.execute("SET LOCAL enable_nestloop = off")
     cursor.execute("SET LOCAL enable_hashagg = off")
     cursor.execute(

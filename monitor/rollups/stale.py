@@ -34,6 +34,15 @@ def clean_sql(level: Level, bucket: str, project: str = "%(project)s") -> str:
     )
 
 
+def stale_buckets_sql(level: Level, low: int, high: int, project: str = "%(project)s") -> str:
+    """SELECT the starts (as ``b``) of the project's buckets of ``level`` in [low, high) that are not clean."""
+    size = level.seconds
+    return (
+        f"SELECT DISTINCT st.bucket - st.bucket %% {size} AS b FROM {STALE_TABLE} st "
+        f"WHERE st.project_id = {project} AND st.level_s <= {size} AND st.bucket >= {low} AND st.bucket < {high}"
+    )
+
+
 def mark(cursor: CursorWrapper, project_id: int, level: Level, buckets: list[int]) -> None:
     """Mark these buckets of ``level`` stale (the compactor's marks: hours and days)."""
     assert level in (MINUTE, HOUR, DAY)

@@ -28,7 +28,7 @@ def test_it_counts_runs_and_lone_stale_minutes_once_next_to_clean_ones(project, 
     base = (now // 60 - 30) * 60
     assert post_records(Client(), ingest_key, _calls(base, COMPACTED, 7)).status_code == 202
     roll_up_everything()
-    # Same second as the first calls in two of the stale minutes: the peak of the sum is 2.
+    # Same second and series as the first call of each stale minute: the peak of the sum is 2.
     assert post_records(Client(), ingest_key, _calls(base, STALE, 7)).status_code == 202
     roll_up_pending()
     with connection.cursor() as cursor:
